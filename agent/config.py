@@ -1,0 +1,68 @@
+"""The agent's typed configuration; ``agent/agent.sample.toml`` documents every key."""
+
+from __future__ import annotations
+
+import re
+import socket
+from pathlib import Path
+from typing import Annotated
+
+import msgspec
+from msgspec import Meta, Struct
+
+from agent import tomlconfig
+from agent.wire import AgentIdOrEmpty, Label
+
+SAMPLE = Path(__file__).with_name("agent.sample.toml")
+
+MqttUrl = Annotated[str, Meta(pattern=r"^mqtts?://[^/]+$")]
+
+
+class AgentSection(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """``[agent]``: who this machine is and how often it reports."""
+
+    id: AgentIdOrEmpty = ""
+    site: Label = "unassigned"
+    role: Label = "office-pc"
+    device_class: Label = "desktop"
+    interval_s: Annotated[int, Meta(ge=1, le=86400)] = 60
+    deadline_s: Annotated[float, Meta(gt=0, le=3600)] = 15.0
+    resend_after_s: Annotated[float, Meta(gt=0, le=86400)] = 30.0
+
+
+class MqttSection(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """``[mqtt]``: the broker, and the credentials (username defaults to the agent id)."""
+
+    url: MqttUrl = "mqtt://127.0.0.1:1883"
+    username: str = ""
+    password: str = ""
+    ca_file: str = ""
+    keepalive_s: Annotated[int, Meta(ge=5, le=3600)] = 60
+
+
+class AgentConfig(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """The whole agent configuration."""
+
+    agent: AgentSection = msgspec.field(default_factory=AgentSection)
+    mqtt: MqttSection = msgspec.field(default_factory=MqttSection)
+
+    @property
+    def agent_id(self) -> str:
+        """The configured id, or one derived from this machine's hostname."""
+        return self.agent.id or hostname_id(socket.gethostname())
+
+    @property
+    def mqtt_username(self) -> str:
+        """The MQTT username: the configured one, or the agent id as the broker's ACL expects."""
+        return self.mqtt.username or self.agent_id
+
+
+def hostname_id(hostname: str) -> str:
+    """A valid agent id from a hostname: lower case, anything unusual replaced by '-'."""
+    cleaned = re.sub(r"[^a-z0-9._-]+", "-", hostname.lower()).strip("-")
+    return cleaned[:64] or "agent"
+
+
+def load(path: Path | None) -> AgentConfig:
+    """Load the agent config from ``path`` and the environment; raise ConfigError if bad."""
+    return tomlconfig.load(path, AgentConfig)

@@ -1,0 +1,23 @@
+"""Which operating system this is: chosen once from the per-OS module, never ``if platform``."""
+
+from __future__ import annotations
+
+import sys
+
+from msgspec import Struct
+
+
+class OsIdentity(Struct, frozen=True, kw_only=True):
+    """Name, version and build of the running OS, as an operator would write them."""
+
+    name: str
+    version: str
+    build: str
+
+
+if sys.platform == "win32":
+    from agent.probes.osinfo_windows import cpu_model, os_identity, system_disk
+else:
+    from agent.probes.osinfo_linux import cpu_model, os_identity, system_disk
+
+__all__ = ["OsIdentity", "cpu_model", "os_identity", "system_disk"]

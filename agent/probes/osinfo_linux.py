@@ -1,0 +1,62 @@
+"""OS identity on Linux (and other POSIX systems): /etc/os-release and the kernel release."""
+
+from __future__ import annotations
+
+import platform
+import shlex
+from pathlib import Path
+
+from agent.probes import osinfo
+
+OS_RELEASE = Path("/etc/os-release")
+CPUINFO = Path("/proc/cpuinfo")
+
+
+def parse_os_release(text: str) -> dict[str, str]:
+    """Parse os-release(5): KEY=value lines with shell quoting; bad lines are skipped."""
+    values: dict[str, str] = {}
+    for line in text.splitlines():
+        key, sep, value = line.partition("=")
+        if not sep or not key.strip() or key.lstrip().startswith("#"):
+            continue
+        try:
+            parts = shlex.split(value)
+        except ValueError:
+            continue
+        values[key.strip()] = parts[0] if parts else ""
+    return values
+
+
+def os_identity() -> osinfo.OsIdentity:
+    """Distribution name and version from os-release; the kernel release as the build."""
+    try:
+        release = parse_os_release(OS_RELEASE.read_text(encoding="utf-8", errors="replace"))
+    except OSError:
+        release = {}
+    return osinfo.OsIdentity(
+        name=release.get("NAME", platform.system()),
+        version=release.get("VERSION_ID", ""),
+        build=platform.release(),
+    )
+
+
+def system_disk() -> str:
+    """The filesystem whose use the host probe reports."""
+    return "/"
+
+
+def parse_cpu_model(cpuinfo: str) -> str:
+    """The first ``model name`` (x86) or ``Model`` (ARM boards) in /proc/cpuinfo, or ""."""
+    for line in cpuinfo.splitlines():
+        key, sep, value = line.partition(":")
+        if sep and key.strip() in ("model name", "Model"):
+            return value.strip()
+    return ""
+
+
+def cpu_model() -> str:
+    """The processor's marketing name, as the lifecycle rules match it."""
+    try:
+        return parse_cpu_model(CPUINFO.read_text(encoding="utf-8", errors="replace"))
+    except OSError:
+        return platform.processor()

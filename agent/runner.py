@@ -1,0 +1,185 @@
+"""The agent's life: measure on an interval, publish, and forget a message only when acked."""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import msgspec
+import psutil
+
+from agent import __version__, wire
+from agent.config import AgentConfig
+from agent.mqttlink import Connection
+from agent.pending import Pending
+from agent.probes import Probe, osinfo, run_all
+
+log = logging.getLogger("wardwatch.agent")
+
+# How long the agent's broker session (and its ack subscription) outlives a disconnect: a ward
+# PC switched off overnight still finds the acks the collector sent in the meantime.
+SESSION_EXPIRY_S = 86400
+# The longest wait between two checks for due resends.
+TICK_S = 1.0
+
+
+class Agent:
+    """One agent process: its identity, its probes, its MQTT connection and its pending set.
+
+    ``once=True`` is the one-shot mode of ``--once``: it uses its own client id and leaves the
+    retained status alone, so it can run beside the long-running agent of the same machine.
+    """
+
+    def __init__(self, config: AgentConfig, probes: Sequence[Probe], *, once: bool = False) -> None:
+        self.config = config
+        self.id = config.agent_id
+        self.once = once
+        self.probes = probes
+        self.pending = Pending(config.agent.resend_after_s)
+        self.identity: dict[str, Any] = {
+            "agent": self.id,
+            "site": config.agent.site,
+            "role": config.agent.role,
+            "device_class": config.agent.device_class,
+        }
+        self.conn = Connection(
+            url=config.mqtt.url,
+            client_id=f"{self.id}-once" if once else self.id,
+            username=config.mqtt_username,
+            password=config.mqtt.password,
+            ca_file=config.mqtt.ca_file,
+            keepalive_s=config.mqtt.keepalive_s,
+            session_expiry_s=0 if once else SESSION_EXPIRY_S,
+        )
+        self.conn.client.on_message = self._on_message
+        self.conn.when_connected(self._on_connected)
+        if not once:
+            # The broker publishes this when the agent vanishes without saying goodbye.
+            self.conn.client.will_set(
+                wire.topic(self.id, "status"), self._status("offline"), qos=1, retain=True
+            )
+
+    def _status(self, state: str) -> bytes:
+        return wire.encode(wire.Status(**self.identity, state=state, sent_at=wire.now()))  # type: ignore[arg-type]
+
+    def measure(self) -> wire.Report:
+        """Run every probe once and wrap the result in a report."""
+        measured_at = wire.now()
+        facts, errors = run_all(self.probes)
+        for error in errors:
+            log.warning("probe %s failed: %s", error.probe, error.error)
+        return wire.Report(
+            **self.identity,
+            id=wire.new_message_id(),
+            measured_at=measured_at,
+            sent_at=measured_at,
+            interval_s=self.config.agent.interval_s,
+            agent_version=__version__,
+            facts=facts,
+            errors=errors,
+        )
+
+    def inventory(self) -> wire.Inventory:
+        """What this machine is, for the retained inventory topic."""
+        identity = osinfo.os_identity()
+        at = wire.now()
+        return wire.Inventory(
+            **self.identity,
+            id=wire.new_message_id(),
+            measured_at=at,
+            sent_at=at,
+            hostname=socket.gethostname(),
+            os_name=identity.name,
+            os_version=identity.version,
+            os_build=identity.build,
+            cpu_model=osinfo.cpu_model(),
+            cpu_count=psutil.cpu_count() or 1,
+            memory_mb=round(psutil.virtual_memory().total / 1024 / 1024, 1),
+        )
+
+    def queue(self, message: wire.Report | wire.Inventory, *, retain: bool = False) -> None:
+        """Hold a message until acked, and publish it now if connected."""
+        kind: wire.Kind = "report" if isinstance(message, wire.Report) else "inventory"
+        self.pending.add(wire.topic(self.id, kind), message, retain=retain)
+        self.flush()
+
+    def flush(self) -> None:
+        """Publish every due message, oldest first, each with a fresh ``sent_at``."""
+        if not self.conn.connected.is_set():
+            return
+        for entry in self.pending.due():
+            payload = wire.encode(msgspec.structs.replace(entry.message, sent_at=wire.now()))
+            self.conn.client.publish(entry.topic, payload, qos=1, retain=entry.retain)
+            self.pending.mark_sent(entry.id)
+
+    def _on_connected(self) -> None:
+        log.info("connected to %s as %s", self.conn.address.url, self.id)
+        self.conn.client.subscribe(wire.topic(self.id, "ack"), qos=1)
+        if not self.once:
+            self.conn.client.publish(
+                wire.topic(self.id, "status"), self._status("online"), qos=1, retain=True
+            )
+        self.pending.mark_all_unsent()
+        self.flush()
+
+    def _on_message(self, client: Any, userdata: Any, message: Any) -> None:
+        try:
+            ack = wire.decode(message.topic, message.payload)
+        except wire.WireError as exc:
+            log.warning("ignoring a bad message on %s: %s", message.topic, exc)
+            return
+        if isinstance(ack, wire.Ack):
+            self.pending.settle(ack)
+            for rejection in ack.rejected:
+                log.error("collector rejected message %s: %s", rejection.id, rejection.reason)
+
+    def run_forever(self, stop: threading.Event) -> None:
+        """Report every interval until ``stop`` is set; say goodbye as ``offline`` then."""
+        self.conn.start()
+        self.queue(self.inventory(), retain=True)
+        interval = self.config.agent.interval_s
+        next_at = time.monotonic()
+        while not stop.is_set():
+            now = time.monotonic()
+            if now >= next_at:
+                self.queue(self.measure())
+                # Skip missed slots (a suspended laptop) instead of reporting in a burst.
+                next_at = max(next_at + interval, now + interval / 2)
+            self.flush()
+            stop.wait(min(TICK_S, max(0.0, next_at - time.monotonic())))
+        if self.conn.connected.is_set():
+            info = self.conn.client.publish(
+                wire.topic(self.id, "status"), self._status("offline"), qos=1, retain=True
+            )
+            info.wait_for_publish(timeout=2)
+        self.conn.stop()
+        log.info("stopped; %d message(s) left unacknowledged", len(self.pending))
+
+    def run_once(self, deadline_s: float) -> str:
+        """Send one report; return "" once a collector acked it as stored, else the reason."""
+        start = time.monotonic()
+        self.queue(self.measure())
+        self.conn.start()
+        try:
+            if not self.conn.wait_connected(deadline_s):
+                return self.conn.last_error or (
+                    f"no connection to broker {self.conn.address.url} within {deadline_s:g} s"
+                )
+            remaining = deadline_s - (time.monotonic() - start)
+            if not self.pending.wait_empty(max(0.0, remaining)):
+                return (
+                    f"the broker {self.conn.address.url} took the report, but no collector "
+                    f"acknowledged it as stored within {deadline_s:g} s; "
+                    "is wardwatch-collector running against this broker and its database?"
+                )
+            if self.pending.rejected:
+                return "; ".join(
+                    f"collector rejected the report: {r.reason}" for r in self.pending.rejected
+                )
+            return ""
+        finally:
+            self.conn.stop()

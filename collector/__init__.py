@@ -1,0 +1,1 @@
+"""wardwatch collector: from MQTT to InfluxDB, with verdicts, and the operator CLI."""

@@ -1,0 +1,64 @@
+"""``wardwatch``: the operator's command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+from agent.tomlconfig import ConfigError
+from collector import config
+from collector.influxql import QueryClient, QueryError
+from collector.status import fleet_status, render_table
+
+EXIT_FAILED = 1
+EXIT_CONFIG = 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The operator CLI and its subcommands."""
+    parser = argparse.ArgumentParser(
+        prog="wardwatch",
+        description="Operator commands for a wardwatch installation.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    status = commands.add_parser(
+        "status",
+        help="one line per known agent: site, agent, role, last seen, online/offline, uptime",
+        description="Show every agent that ever reported, read from InfluxDB. An agent is "
+        "offline when it said so (its last will) or missed 3 reports in a row.",
+    )
+    status.add_argument(
+        "--config", type=Path, metavar="FILE", help="the collector's TOML config (for [influx])"
+    )
+    status.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``wardwatch``; returns the process exit code."""
+    args = build_parser().parse_args(argv)
+    try:
+        cfg = config.load(args.config)
+    except ConfigError as exc:
+        print(f"wardwatch: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    client = QueryClient(cfg.influx)
+    try:
+        fleet = fleet_status(client)
+    except QueryError as exc:
+        print(f"wardwatch status: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    finally:
+        client.close()
+    if args.json:
+        print(json.dumps([asdict(s) for s in fleet], ensure_ascii=False, indent=2))
+    else:
+        print(render_table(fleet))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,90 @@
+"""InfluxQL queries over HTTP ``/query``: quoting, and results as plain rows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+
+from collector.config import InfluxSection
+from collector.influxhttp import InfluxHttp, InfluxUnreachable
+
+
+class QueryError(Exception):
+    """A query InfluxDB could not answer."""
+
+
+def quote_ident(name: str) -> str:
+    """An identifier (measurement, tag, field, database) in double quotes, escaped."""
+    return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def quote_string(value: str) -> str:
+    """A string literal in single quotes, escaped as InfluxQL's scanner expects."""
+    escaped = value.replace("\\", "\\\\").replace("'", "\\'").replace("\n", "\\n")
+    return f"'{escaped}'"
+
+
+class _Series(msgspec.Struct):
+    name: str = ""
+    tags: dict[str, str] = msgspec.field(default_factory=dict)
+    columns: list[str] = msgspec.field(default_factory=list)
+    values: list[list[Any]] = msgspec.field(default_factory=list)
+
+
+class _Result(msgspec.Struct):
+    series: list[_Series] = msgspec.field(default_factory=list)
+    error: str = ""
+
+
+class _Response(msgspec.Struct):
+    results: list[_Result] = msgspec.field(default_factory=list)
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class Row:
+    """One result row: the series' measurement and tags, and its columns by name."""
+
+    measurement: str
+    tags: dict[str, str]
+    values: dict[str, Any] = field(default_factory=dict)
+
+
+class QueryClient:
+    """Runs InfluxQL against the configured database (v1) or bucket via its DBRP mapping (v2)."""
+
+    def __init__(self, cfg: InfluxSection) -> None:
+        self._http = InfluxHttp(cfg)
+        self.database = cfg.database if cfg.api == "v1" else cfg.bucket
+
+    def query(self, influxql: str) -> list[Row]:
+        """Every row of the first statement's result; times are epoch nanoseconds."""
+        params = {"db": self.database, "q": influxql, "epoch": "ns"}
+        try:
+            status, body = self._http.request("GET", "/query", params)
+        except InfluxUnreachable as exc:
+            raise QueryError(str(exc)) from exc
+        try:
+            response = msgspec.json.decode(body, type=_Response)
+        except msgspec.DecodeError as exc:
+            raise QueryError(f"InfluxDB answered {status} with {body[:200]!r}") from exc
+        if response.error or status != 200:
+            raise QueryError(f"InfluxDB answered {status}: {response.error or body[:200]!r}")
+        rows: list[Row] = []
+        for result in response.results[:1]:
+            if result.error:
+                raise QueryError(f"query {influxql!r} failed: {result.error}")
+            for series in result.series:
+                for values in series.values:
+                    rows.append(
+                        Row(
+                            series.name, series.tags, dict(zip(series.columns, values, strict=True))
+                        )
+                    )
+        return rows
+
+    def close(self) -> None:
+        """Close the HTTP connection."""
+        self._http.close()

@@ -1,0 +1,118 @@
+"""Messages to points: each wire message becomes the InfluxDB points the catalogue describes.
+
+The same message always yields the same points (same tags, same timestamps), so a message
+delivered twice overwrites itself: at-least-once delivery, exactly-once data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any
+
+import msgspec
+
+from agent import wire
+from collector.catalogue import AGENT, HARDWARE, HOST, OS, STATUS, Measurement
+from collector.lineproto import FieldValue, Point, time_ns
+
+_COERCE: dict[str, Callable[[Any], FieldValue]] = {
+    "float": float,
+    "int": int,
+    "str": str,
+    "bool": bool,
+}
+
+
+def make_point(
+    measurement: Measurement,
+    identity: wire.Identity,
+    values: Mapping[str, Any],
+    at: datetime,
+) -> Point:
+    """A point of ``measurement`` for one agent; each field is cast to its catalogue type.
+
+    Casting matters: InfluxDB fixes a field's type at its first write, so a float field sent
+    once as ``3`` (an int) would refuse every later ``3.5``.
+    """
+    fields: list[tuple[str, FieldValue]] = []
+    for key, value in values.items():
+        spec = measurement.fields.get(key)
+        if spec is None:
+            raise KeyError(f"{measurement.name}.{key} is not in the catalogue")
+        fields.append((key, _COERCE[spec.type](value)))
+    tags = tuple((tag, getattr(identity, tag)) for tag in measurement.tags)
+    return Point(measurement.name, tags, tuple(fields), time_ns(at))
+
+
+def _host(identity: wire.Identity, facts: wire.HostFacts, at: datetime) -> Point:
+    values = msgspec.structs.asdict(facts)
+    values["boot_time"] = int(facts.boot_time.timestamp())
+    return make_point(HOST, identity, values, at)
+
+
+def report_points(report: wire.Report) -> list[Point]:
+    """The agent's health point and one point per fact, all at the measurement time."""
+    at = report.measured_at
+    points = [
+        make_point(
+            AGENT,
+            report,
+            {
+                "version": report.agent_version,
+                "interval_s": report.interval_s,
+                "probe_errors": len(report.errors),
+            },
+            at,
+        )
+    ]
+    points.extend(_host(report, fact, at) for fact in report.facts)
+    return points
+
+
+def inventory_points(inventory: wire.Inventory) -> list[Point]:
+    """The OS and hardware the inventory describes."""
+    at = inventory.measured_at
+    return [
+        make_point(
+            OS,
+            inventory,
+            {
+                "name": inventory.os_name,
+                "version": inventory.os_version,
+                "build": inventory.os_build,
+            },
+            at,
+        ),
+        make_point(
+            HARDWARE,
+            inventory,
+            {
+                "cpu_model": inventory.cpu_model,
+                "cpu_count": inventory.cpu_count,
+                "memory_mb": inventory.memory_mb,
+            },
+            at,
+        ),
+    ]
+
+
+def status_points(status: wire.Status, received_at: datetime) -> list[Point]:
+    """A connection change.
+
+    ``online`` is stamped with the agent's ``sent_at``. ``offline`` usually comes from the
+    broker's last will, armed when the agent connected, so its ``sent_at`` is that old
+    connect time; the moment the collector heard it is the better estimate of the outage.
+    """
+    at = status.sent_at if status.state == "online" else received_at
+    values = {"state": status.state, "online": int(status.state == "online")}
+    return [make_point(STATUS, status, values, at)]
+
+
+def to_points(message: wire.AgentMessage, received_at: datetime) -> list[Point]:
+    """Every point one agent message yields."""
+    if isinstance(message, wire.Report):
+        return report_points(message)
+    if isinstance(message, wire.Inventory):
+        return inventory_points(message)
+    return status_points(message, received_at)

@@ -1,0 +1,109 @@
+"""The fleet's status: one line per known agent, from InfluxQL queries."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from collector.influxql import QueryClient, quote_ident
+
+# An agent is silent, hence offline, after missing this many reports in a row.
+MISSED_REPORTS = 3
+TAGS = ("agent", "site", "role")
+
+
+@dataclass(frozen=True)
+class AgentStatus:
+    """What the operator sees about one agent."""
+
+    site: str
+    agent: str
+    role: str
+    last_seen_ns: int
+    online: bool
+    why: str  # "reporting", "silent" or "said offline"
+    uptime_s: float | None
+
+
+def _group_by() -> str:
+    return ", ".join(quote_ident(tag) for tag in TAGS)
+
+
+def fleet_status(client: QueryClient, now_ns: int | None = None) -> list[AgentStatus]:
+    """Every agent that ever reported, by site then agent."""
+    now_ns = time.time_ns() if now_ns is None else now_ns
+    last_host = client.query(
+        f'SELECT last("uptime_s") AS "uptime_s" FROM "host" GROUP BY {_group_by()}'
+    )
+    intervals = {
+        row.tags["agent"]: int(row.values["interval_s"])
+        for row in client.query(
+            'SELECT last("interval_s") AS "interval_s" FROM "agent" GROUP BY "agent"'
+        )
+    }
+    states = {
+        row.tags["agent"]: (str(row.values["state"]), int(row.values["time"]))
+        for row in client.query('SELECT last("state") AS "state" FROM "status" GROUP BY "agent"')
+    }
+    fleet: list[AgentStatus] = []
+    for row in last_host:
+        agent = row.tags["agent"]
+        seen = int(row.values["time"])
+        interval_ns = intervals.get(agent, 60) * 1_000_000_000
+        state, state_at = states.get(agent, ("online", 0))
+        if state == "offline" and state_at >= seen:
+            online, why = False, "said offline"
+        elif now_ns - seen > MISSED_REPORTS * interval_ns:
+            online, why = False, "silent"
+        else:
+            online, why = True, "reporting"
+        uptime = row.values.get("uptime_s")
+        fleet.append(
+            AgentStatus(
+                row.tags.get("site", ""),
+                agent,
+                row.tags.get("role", ""),
+                seen,
+                online,
+                why,
+                float(uptime) if uptime is not None else None,
+            )
+        )
+    return sorted(fleet, key=lambda s: (s.site, s.agent))
+
+
+def human_duration(seconds: float) -> str:
+    """``42s``, ``5m``, ``3h12m``, ``2d4h``: short enough for a table column."""
+    seconds = max(0, int(seconds))
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m"
+    if seconds < 86400:
+        return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+    return f"{seconds // 86400}d{seconds % 86400 // 3600:02d}h"
+
+
+def render_table(fleet: list[AgentStatus], now_ns: int | None = None) -> str:
+    """A plain-text table, one line per agent."""
+    now_ns = time.time_ns() if now_ns is None else now_ns
+    header = ("SITE", "AGENT", "ROLE", "LAST SEEN", "STATE", "UPTIME")
+    rows = [
+        (
+            s.site,
+            s.agent,
+            s.role,
+            f"{human_duration((now_ns - s.last_seen_ns) / 1e9)} ago",
+            "online" if s.online else f"OFFLINE ({s.why})",
+            human_duration(s.uptime_s) if s.uptime_s is not None else "-",
+        )
+        for s in fleet
+    ]
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    lines = [
+        "  ".join(str(cell).ljust(width) for cell, width in zip(r, widths, strict=True)).rstrip()
+        for r in [header, *rows]
+    ]
+    if not rows:
+        lines.append("(no agent has reported yet)")
+    return "\n".join(lines)
