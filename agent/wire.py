@@ -169,11 +169,11 @@ class Inventory(Identity, frozen=True, kw_only=True, tag="inventory", tag_field=
 
 
 class Status(Identity, frozen=True, kw_only=True, tag="status", tag_field="type"):
-    """Whether the agent is connected: ``online`` at connect, ``offline`` as its last will."""
+    """Whether the agent is connected: ``online`` at connect, ``offline`` at stop or as its
+    last will (which the broker publishes with the ``sent_at`` of when it was armed)."""
 
     v: Literal[1] = SCHEMA_VERSION
     state: Literal["online", "offline"]
-    since: Timestamp
     sent_at: Timestamp
 
 

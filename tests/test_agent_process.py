@@ -1,0 +1,143 @@
+"""The agent as a process: --once exit codes and reasons, status, last will, and the status CLI."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from agent import wire
+from collector.config import InfluxSection
+from collector.influxql import QueryClient
+from collector.localstack import Influxd, Mosquitto, free_port
+from collector.pipeline import Collector
+from collector.status import fleet_status
+from tests.helpers import RawClient, collector_config, running_collector, wait_until
+
+AGENT_ID = "Tân An, PC 07"  # a space, a comma and Vietnamese text, as an operator might type
+
+
+def write_agent_config(path: Path, mqtt_url: str, interval_s: int = 60) -> Path:
+    path.write_text(
+        f'[agent]\nid = "{AGENT_ID}"\nsite = "Tân An"\ninterval_s = {interval_s}\n'
+        f'[mqtt]\nurl = "{mqtt_url}"\nkeepalive_s = 5\n',
+        encoding="utf-8",
+    )
+    return path
+
+
+def run_agent(*args: str, timeout_s: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "agent.main", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout_s,
+    )
+
+
+@pytest.fixture
+def collector(mosquitto: Mosquitto, influxd: Influxd, influx_db: str) -> Iterator[Collector]:
+    with running_collector(collector_config(mosquitto.url, influxd.url, influx_db)) as running:
+        yield running
+
+
+@pytest.fixture
+def collector_toml(tmp_path: Path, influxd: Influxd, influx_db: str) -> Path:
+    path = tmp_path / "collector.toml"
+    path.write_text(f'[influx]\nurl = "{influxd.url}"\ndatabase = "{influx_db}"\n')
+    return path
+
+
+def test_once_exits_0_when_stored(
+    tmp_path: Path, mosquitto: Mosquitto, collector: Collector
+) -> None:
+    config = write_agent_config(tmp_path / "agent.toml", mosquitto.url)
+    result = run_agent("--config", str(config), "--once")
+    assert result.returncode == 0, result.stderr
+    assert f"stored: report of {AGENT_ID} acknowledged" in result.stdout
+    assert collector.stats.stored == 1
+
+
+def test_once_without_broker_exits_1_with_the_reason(tmp_path: Path) -> None:
+    url = f"mqtt://127.0.0.1:{free_port()}"
+    config = write_agent_config(tmp_path / "agent.toml", url)
+    result = run_agent("--config", str(config), "--once", "--deadline", "2", timeout_s=30)
+    assert result.returncode == 1
+    assert f"not stored: cannot reach broker {url}" in result.stderr
+
+
+def test_once_without_collector_exits_1_with_the_reason(
+    tmp_path: Path, mosquitto: Mosquitto
+) -> None:
+    config = write_agent_config(tmp_path / "agent.toml", mosquitto.url)
+    result = run_agent("--config", str(config), "--once", "--deadline", "2", timeout_s=30)
+    assert result.returncode == 1
+    assert "took the report, but no collector acknowledged it as stored within 2 s" in (
+        result.stderr
+    )
+
+
+def retained_status(mqtt_url: str) -> str:
+    """The retained state on the agent's status topic, read by a fresh subscriber."""
+    client = RawClient(mqtt_url, client_id="status-reader")
+    try:
+        client.subscribe(wire.topic(AGENT_ID, "status"))
+        (message,) = client.messages(1, timeout_s=10)
+        status = wire.decode(message.topic, message.payload)
+        assert isinstance(status, wire.Status)
+        return status.state
+    finally:
+        client.close()
+
+
+@pytest.mark.parametrize("ending", ["SIGTERM", "SIGKILL"])
+def test_running_agent_reports_and_goes_offline(
+    tmp_path: Path,
+    mosquitto: Mosquitto,
+    influxd: Influxd,
+    influx_db: str,
+    collector: Collector,
+    collector_toml: Path,
+    ending: str,
+) -> None:
+    config = write_agent_config(tmp_path / "agent.toml", mosquitto.url, interval_s=1)
+    reader = QueryClient(InfluxSection(url=influxd.url, database=influx_db))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "agent.main", "--config", str(config)],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        # Two reports, so the agent runs on its interval, not just once.
+        wait_until(lambda: collector.stats.stored >= 3, what="inventory and two reports")
+        (me,) = fleet_status(reader)
+        assert (me.agent, me.site, me.online) == (AGENT_ID, "Tân An", True)
+        assert retained_status(mosquitto.url) == "online"
+        table = subprocess.run(
+            [sys.executable, "-m", "collector.cli", "status", "--config", str(collector_toml)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert table.returncode == 0, table.stderr
+        header, row = table.stdout.splitlines()
+        assert header.split() == ["SITE", "AGENT", "ROLE", "LAST", "SEEN", "STATE", "UPTIME"]
+        assert row.startswith(f"Tân An  {AGENT_ID}  office-pc")
+        assert " online " in row
+    finally:
+        os.kill(process.pid, getattr(signal, ending))
+        process.wait(30)
+    # SIGTERM: the agent says goodbye; SIGKILL: the broker publishes its last will.
+    wait_until(
+        lambda: not fleet_status(reader)[0].online, what=f"offline after {ending}", timeout_s=30
+    )
+    assert fleet_status(reader)[0].why == "said offline"
+    assert retained_status(mosquitto.url) == "offline"
+    reader.close()
+    if ending == "SIGTERM":
+        assert process.returncode == 0, process.stderr.read() if process.stderr else ""

@@ -1,0 +1,121 @@
+"""Configuration: samples equal defaults, environment overrides, errors that name the fix."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import msgspec
+import pytest
+
+from agent import config as agent_config
+from agent.tomlconfig import ConfigError, load
+from collector import config as collector_config
+
+
+def test_agent_sample_equals_defaults() -> None:
+    assert agent_config.load(agent_config.SAMPLE) == agent_config.AgentConfig()
+
+
+def test_collector_sample_equals_defaults() -> None:
+    assert collector_config.load(collector_config.SAMPLE) == collector_config.CollectorConfig()
+
+
+def test_sample_documents_every_key() -> None:
+    # Every key of every section is spelled out in the sample, so it is a complete reference.
+    for model, sample in (
+        (agent_config.AgentConfig, agent_config.SAMPLE),
+        (collector_config.CollectorConfig, collector_config.SAMPLE),
+    ):
+        written = tomllib.loads(sample.read_text(encoding="utf-8"))
+        for section in msgspec.structs.fields(model):
+            keys = {f.encode_name for f in msgspec.structs.fields(section.type)}
+            assert set(written[section.encode_name]) == keys, (sample, section.encode_name)
+
+
+def test_environment_overrides_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "agent.toml"
+    path.write_text('[agent]\nsite = "tan-an"\ninterval_s = 60\n')
+    cfg = load(
+        path,
+        agent_config.AgentConfig,
+        {"WARDWATCH_AGENT_INTERVAL_S": "15", "WARDWATCH_MQTT_URL": "mqtts://hub.example:8883"},
+    )
+    assert cfg.agent.interval_s == 15
+    assert cfg.agent.site == "tan-an"
+    assert cfg.mqtt.url == "mqtts://hub.example:8883"
+
+
+def test_defaults_derive_id_and_username_from_hostname() -> None:
+    assert agent_config.hostname_id("TAN-AN PC#07") == "tan-an-pc-07"
+    cfg = load(None, agent_config.AgentConfig, {"WARDWATCH_AGENT_ID": "ea-tu-vc1"})
+    assert cfg.agent_id == cfg.mqtt_username == "ea-tu-vc1"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("[agent]\ninterval_s = 0\n", "key agent.interval_s = 0: Expected `int` >= 1"),
+        ('[agent]\ninterval_s = "often"\n', "key agent.interval_s = 'often': Expected `int`"),
+        ("[agent]\nintervl_s = 5\n", "key agent: Object contains unknown field `intervl_s`"),
+        ('[agent]\nsite = "a\\\\"\n', "not ending in a backslash"),
+        ('[agent]\nid = "a/b"\n', "key agent.id = 'a/b'"),
+        ('[mqtt]\nurl = "http://x"\n', "key mqtt.url = 'http://x'"),
+        ("[agent\n", "not valid TOML"),
+    ],
+)
+def test_bad_agent_config_names_file_key_and_value(
+    tmp_path: Path, text: str, expected: str
+) -> None:
+    path = tmp_path / "agent.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as caught:
+        agent_config.load(path)
+    assert str(caught.value).startswith(f"{path}: ")
+    assert expected in str(caught.value)
+
+
+def test_environment_errors_name_the_variable() -> None:
+    with pytest.raises(ConfigError, match="from environment variable WARDWATCH_INFLUX_API"):
+        load(None, collector_config.CollectorConfig, {"WARDWATCH_INFLUX_API": "v3"})
+
+
+def test_v2_needs_org_and_bucket() -> None:
+    with pytest.raises(ConfigError, match='api = "v2" needs org'):
+        load(None, collector_config.CollectorConfig, {"WARDWATCH_INFLUX_API": "v2"})
+
+
+def test_missing_file() -> None:
+    with pytest.raises(ConfigError, match="no such config file"):
+        agent_config.load(Path("/nonexistent/agent.toml"))
+
+
+@pytest.mark.parametrize("program", ["agent.main", "collector.main"])
+def test_cli_check_exits_2_with_the_reason(tmp_path: Path, program: str) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text("[mqtt]\nkeepalive_s = 1\n")
+    result = subprocess.run(
+        [sys.executable, "-m", program, "--config", str(path), "--check"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert f"{path}: key mqtt.keepalive_s = 1: Expected `int` >= 5" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("program", "sample"),
+    [("agent.main", agent_config.SAMPLE), ("collector.main", collector_config.SAMPLE)],
+)
+def test_cli_check_accepts_the_sample(program: str, sample: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", program, "--config", str(sample), "--check"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "OK" in result.stdout

@@ -1,0 +1,225 @@
+"""Agent → Mosquitto → collector → InfluxDB, with the real services."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from datetime import timedelta
+
+import msgspec
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from agent import wire
+from agent.runner import Agent
+from collector.config import InfluxSection
+from collector.influxql import QueryClient, quote_string
+from collector.lineproto import time_ns
+from collector.localstack import Influxd, Mosquitto, VictoriaMetrics, free_port
+from collector.pipeline import Collector
+from collector.status import fleet_status
+from tests.factories import T0, host_facts, identity, report
+from tests.helpers import (
+    RawClient,
+    agent_config,
+    collector_config,
+    decode_ack,
+    running_collector,
+    wait_until,
+)
+
+
+class FixedProbe:
+    """A probe with known facts, so the values in InfluxDB can be compared exactly."""
+
+    name = "host"
+
+    def collect(self) -> list[wire.Fact]:
+        return [host_facts()]
+
+
+@pytest.fixture
+def reader(influxd: Influxd, influx_db: str) -> Iterator[QueryClient]:
+    client = QueryClient(InfluxSection(url=influxd.url, database=influx_db))
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def collector(mosquitto: Mosquitto, influxd: Influxd, influx_db: str) -> Iterator[Collector]:
+    cfg = collector_config(mosquitto.url, influxd.url, influx_db, mqtt={"max_payload_bytes": 4096})
+    with running_collector(cfg) as running:
+        yield running
+
+
+@pytest.fixture
+def raw(mosquitto: Mosquitto) -> Iterator[RawClient]:
+    client = RawClient(mosquitto.url)
+    yield client
+    client.close()
+
+
+def host_row(reader: QueryClient, agent: str, at: int | None = None) -> dict[str, object]:
+    when = "" if at is None else f" AND time = {at}"
+    rows = reader.query(f'SELECT * FROM "host" WHERE "agent" = {quote_string(agent)}{when}')
+    assert len(rows) == 1, rows
+    return rows[0].values
+
+
+def test_agent_once_report_lands_with_exact_values(
+    mosquitto: Mosquitto, collector: Collector, reader: QueryClient
+) -> None:
+    agent = Agent(agent_config(mosquitto.url), [FixedProbe()], once=True)
+    before = wire.now()
+    assert agent.run_once(deadline_s=15) == ""
+    after = wire.now()
+    values = host_row(reader, "tan-an-pc07")
+    expected = host_facts()
+    assert time_ns(before) <= values["time"] <= time_ns(after)  # type: ignore[operator]
+    assert values["agent"] == "tan-an-pc07"
+    assert values["site"] == "tan-an"
+    assert values["role"] == "office-pc"
+    assert values["device_class"] == "desktop"
+    assert values["hostname"] == expected.hostname
+    assert values["uptime_s"] == expected.uptime_s
+    assert values["boot_time"] == int(expected.boot_time.timestamp())
+    assert values["mem_used_pct"] == expected.mem_used_pct
+    assert values["cpu_count"] == expected.cpu_count
+    assert collector.stats.stored == 1
+    assert not collector.stats.rejected
+
+
+def test_bad_messages_are_counted_and_the_next_good_one_lands(
+    collector: Collector, raw: RawClient, reader: QueryClient
+) -> None:
+    raw.subscribe(wire.subscription("ack"))
+    good = wire.encode(report("good1"))
+    topic = wire.topic("tan-an-pc07", "report")
+    bad = [
+        (topic, b"\x00garbage{"),  # malformed
+        (topic, good.replace(b'"v":1', b'"v":2').replace(b'"good1"', b'"ver1"')),  # version
+        (topic, wire.encode(report("inv1")).replace(b'"interval_s":60,', b"")),  # invalid
+        (topic, wire.encode(report("nl1")).replace(b"TAN-AN-PC07", b"TAN\\nPC07")),  # invalid
+        (topic, b'{"pad": "' + b"x" * 5000 + b'"}'),  # oversized
+        (wire.topic("ea-tu-pc01", "report"), wire.encode(report("spoof1"))),  # spoofed
+    ]
+    for bad_topic, payload in bad:
+        raw.publish(bad_topic, payload)
+    raw.publish(topic, good)
+    wait_until(lambda: collector.stats.received == 7, what="7 messages received")
+    wait_until(lambda: collector.stats.stored == 1, what="the good message stored")
+    assert dict(collector.stats.rejected) == {
+        "malformed": 1,
+        "version": 1,
+        "invalid": 2,
+        "oversized": 1,
+        "spoofed": 1,
+    }
+    values = host_row(reader, "tan-an-pc07")
+    assert values["time"] == time_ns(T0)
+    assert values["hostname"] == "TAN-AN-PC07"
+    # Refused messages whose id could be read are acked with the reason, so agents stop
+    # resending them; the good one is acked as stored.
+    acks = [decode_ack(m) for m in raw.messages(2)]
+    by_agent = {ack.agent: ack for ack in acks}
+    assert by_agent["tan-an-pc07"].stored == ["good1"]
+    refused = {r.id: r.reason for r in by_agent["tan-an-pc07"].rejected}
+    assert set(refused) == {"ver1", "inv1", "nl1"}
+    assert refused["ver1"].startswith("version:")
+    assert "interval_s" in refused["inv1"]
+    assert "$.facts[0].hostname" in refused["nl1"]
+    assert [r.reason.split(":")[0] for r in by_agent["ea-tu-pc01"].rejected] == ["spoofed"]
+
+
+hostile = st.text(
+    st.one_of(
+        st.sampled_from(",= \"'\\Tân An Cư ÊBur Đắk"),
+        st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters="/+#"),
+    ),
+    min_size=1,
+    max_size=30,
+).filter(lambda s: not s.endswith("\\"))
+_ids = itertools.count()
+
+
+@settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(agent=hostile, site=hostile, hostname=hostile)
+def test_hostile_names_round_trip_end_to_end(
+    collector: Collector, raw: RawClient, reader: QueryClient, agent: str, site: str, hostname: str
+) -> None:
+    n = next(_ids)
+    message_id = f"h{n}"
+    at = T0 + timedelta(seconds=n)  # one point per example, even when names repeat
+    message = report(
+        message_id, at=at, agent=agent, site=site, facts=[host_facts(hostname=hostname)]
+    )
+    raw.subscribe(wire.topic(agent, "ack"))
+    raw.publish(wire.topic(agent, "report"), wire.encode(message))
+    acks = [decode_ack(m) for m in raw.messages(1)]
+    assert acks[0].stored == [message_id], acks
+    raw.client.unsubscribe(wire.topic(agent, "ack"))
+    values = host_row(reader, agent, time_ns(at))
+    assert (values["agent"], values["site"], values["hostname"]) == (agent, site, hostname)
+    assert (agent, site) in {(s.agent, s.site) for s in fleet_status(reader)}
+
+
+def test_writes_wait_for_influxdb_and_nothing_is_acked_before(
+    mosquitto: Mosquitto,
+    tmp_path,
+    raw: RawClient,  # type: ignore[no-untyped-def]
+) -> None:
+    port = free_port()
+    database = "late"
+    cfg = collector_config(mosquitto.url, f"http://127.0.0.1:{port}", database)
+    raw.subscribe(wire.subscription("ack"))
+    with running_collector(cfg) as collector:
+        raw.publish(wire.topic("tan-an-pc07", "report"), wire.encode(report("late1")))
+        wait_until(lambda: collector.stats.received == 1, what="the report received")
+        assert raw.received.empty(), "acked before InfluxDB stored anything"
+        with Influxd(tmp_path / "influxd", port) as influxd:
+            influxd.query(f'CREATE DATABASE "{database}"')
+            (ack,) = [decode_ack(m) for m in raw.messages(1, timeout_s=60)]
+            assert ack.stored == ["late1"]
+            answer = influxd.query('SELECT "uptime_s" FROM "host"', database=database)
+            assert answer["results"][0]["series"][0]["values"] == [
+                ["2026-11-02T01:30:15.123456Z", 9015.5]
+            ]
+        assert collector.stats.stored == 1
+
+
+def test_v2_write_api(mosquitto: Mosquitto, victoria: VictoriaMetrics) -> None:
+    # VictoriaMetrics answers InfluxDB's /api/v2/write, so the influxdb-client path is proven
+    # against a real server; it keeps numbers only, as <measurement>_<field> series.
+    cfg = collector_config(
+        mosquitto.url,
+        victoria.url,
+        "unused",
+        influx={"api": "v2", "org": "city", "bucket": "wardwatch", "token": "t"},
+    )
+    with running_collector(cfg) as collector:
+        agent = Agent(agent_config(mosquitto.url, site="Ea Tu, xã"), [FixedProbe()], once=True)
+        assert agent.run_once(deadline_s=15) == ""
+        assert collector.stats.stored == 1
+    series = wait_until(
+        lambda: victoria.export('{__name__="host_uptime_s"}'), what="the v2 write to be visible"
+    )
+    assert len(series) == 1
+    assert series[0]["values"] == [host_facts().uptime_s]
+    assert series[0]["metric"]["site"] == "Ea Tu, xã"
+    assert series[0]["metric"]["agent"] == "tan-an-pc07"
+
+
+def test_redelivered_report_overwrites_itself(
+    collector: Collector, raw: RawClient, reader: QueryClient
+) -> None:
+    payload = wire.encode(report("dup1"))
+    later = wire.encode(msgspec.structs.replace(report("dup1"), sent_at=T0 + timedelta(hours=1)))
+    raw.publish(wire.topic("tan-an-pc07", "report"), payload)
+    raw.publish(wire.topic("tan-an-pc07", "report"), later)
+    wait_until(lambda: collector.stats.stored == 2, what="both copies stored")
+    rows = reader.query('SELECT count("uptime_s") FROM "host"')
+    assert rows[0].values["count"] == 1
+    assert identity()["agent"] in {s.agent for s in fleet_status(reader)}

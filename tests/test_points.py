@@ -1,0 +1,83 @@
+"""Messages to points: catalogue conformance, exact values, idempotency."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from agent import wire
+from collector.catalogue import AGENT_TAGS, CATALOGUE
+from collector.lineproto import Point, time_ns
+from collector.points import to_points
+from tests.factories import T0, host_facts, identity, report
+
+PYTHON_TYPES = {"float": float, "int": int, "str": str, "bool": bool}
+
+
+def _messages() -> list[wire.AgentMessage]:
+    return [
+        report(),
+        report(facts=[]),
+        wire.Inventory(
+            **identity(),
+            id="inv1",
+            measured_at=T0,
+            sent_at=T0,
+            hostname="TAN-AN-PC07",
+            os_name="Windows 10 Pro",
+            os_version="10",
+            os_build="19045",
+            cpu_model="Intel(R) Core(TM) i3-2120 CPU @ 3.30GHz",
+            cpu_count=4,
+            memory_mb=4096,
+        ),
+        wire.Status(**identity(), state="online", sent_at=T0),
+        wire.Status(**identity(), state="offline", sent_at=T0),
+    ]
+
+
+def _conforms(point: Point) -> None:
+    spec = CATALOGUE[point.measurement]
+    assert tuple(tag for tag, _ in point.tags) == spec.tags
+    for key, value in point.fields:
+        assert key in spec.fields, f"{point.measurement}.{key} missing from the catalogue"
+        assert type(value) is PYTHON_TYPES[spec.fields[key].type], (point.measurement, key)
+
+
+def test_every_point_is_in_the_catalogue_with_its_type() -> None:
+    measurements = set()
+    for message in _messages():
+        for point in to_points(message, T0):
+            _conforms(point)
+            measurements.add(point.measurement)
+    assert measurements == set(CATALOGUE)
+
+
+def test_integral_floats_stay_floats() -> None:
+    # InfluxDB fixes a field's type at first write: a float field sent as 3 must still be 3.0.
+    message = report(facts=[host_facts(cpu_pct=3, uptime_s=0)])
+    host = next(p for p in to_points(message, T0) if p.measurement == "host")
+    fields = dict(host.fields)
+    assert fields["cpu_pct"] == 3.0 and type(fields["cpu_pct"]) is float
+    assert type(fields["uptime_s"]) is float
+
+
+def test_report_values_are_exact() -> None:
+    agent_point, host = to_points(report(), T0 + timedelta(hours=5))
+    assert host.time_ns == agent_point.time_ns == time_ns(T0)  # measured, not received, time
+    assert dict(host.tags) == {tag: identity()[tag] for tag in AGENT_TAGS}
+    assert dict(host.fields)["boot_time"] == int(host_facts().boot_time.timestamp())
+    assert dict(agent_point.fields) == {"version": "0.1.0", "interval_s": 60, "probe_errors": 0}
+
+
+def test_same_message_same_points() -> None:
+    message = report()
+    assert to_points(message, T0) == to_points(message, T0 + timedelta(days=1))
+
+
+def test_offline_status_is_stamped_when_heard() -> None:
+    # The last will carries the time it was armed; the collector's receive time is the outage.
+    heard = T0 + timedelta(hours=3)
+    (offline,) = to_points(wire.Status(**identity(), state="offline", sent_at=T0), heard)
+    (online,) = to_points(wire.Status(**identity(), state="online", sent_at=T0), heard)
+    assert offline.time_ns == time_ns(heard)
+    assert online.time_ns == time_ns(T0)
