@@ -141,3 +141,18 @@ def test_running_agent_reports_and_goes_offline(
     reader.close()
     if ending == "SIGTERM":
         assert process.returncode == 0, process.stderr.read() if process.stderr else ""
+
+
+def test_agent_never_loads_the_influxdb_client() -> None:
+    # The agent's install stays small: psutil, paho-mqtt and msgspec only.
+    code = (
+        "import sys, agent.main, agent.runner, agent.probes.host\n"
+        "loaded = sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('influxdb_client', 'urllib3', 'collector'))\n"
+        "print(loaded)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
