@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import ssl
 import threading
 import urllib.parse
@@ -105,7 +106,13 @@ class Connection:
             callback()
 
     def _handle_connect_fail(self, client: paho.Client, userdata: Any) -> None:
-        self.last_error = f"cannot reach broker {self.address.url}"
+        # paho does not pass the socket error on; one plain TCP attempt names it for the user.
+        try:
+            with socket.create_connection((self.address.host, self.address.port), timeout=2):
+                detail = "TCP works, the MQTT handshake failed"
+        except OSError as exc:
+            detail = exc.strerror or str(exc) or type(exc).__name__
+        self.last_error = f"cannot reach broker {self.address.url} ({detail})"
 
     def _handle_disconnect(
         self, client: paho.Client, userdata: Any, flags: Any, reason: Any, properties: Any

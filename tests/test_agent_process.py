@@ -68,7 +68,7 @@ def test_once_without_broker_exits_1_with_the_reason(tmp_path: Path) -> None:
     config = write_agent_config(tmp_path / "agent.toml", url)
     result = run_agent("--config", str(config), "--once", "--deadline", "2", timeout_s=30)
     assert result.returncode == 1
-    assert f"not stored: cannot reach broker {url}" in result.stderr
+    assert f"not stored: cannot reach broker {url} (Connection refused)" in result.stderr
 
 
 def test_once_without_collector_exits_1_with_the_reason(

@@ -1,0 +1,101 @@
+"""The agent's resident memory and CPU over an hour's worth of cycles, against a bare floor.
+
+Runs real Mosquitto, InfluxDB and a collector; starts ``wardwatch-agent`` with a 1 s interval
+for ``--cycles`` reports (60 = one hour at the default 60 s interval), and compares its RSS and
+CPU time per cycle with a bare Python process that only imports psutil and paho-mqtt.
+
+    .venv/bin/python -m tests.benchmarks.agent_footprint [--cycles 60]
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import psutil
+
+from collector.localstack import Influxd, Mosquitto, free_port
+from tests.helpers import collector_config, running_collector, wait_until
+
+FLOOR = "import psutil, paho.mqtt.client, time; time.sleep(30)"
+
+
+def rss_mb(pid: int) -> float:
+    """Resident set size of a process, MiB."""
+    return psutil.Process(pid).memory_info().rss / 1024 / 1024
+
+
+def floor_rss_mb() -> float:
+    """RSS of a Python process that has imported only what the agent cannot do without."""
+    process = subprocess.Popen([sys.executable, "-c", FLOOR])
+    try:
+        time.sleep(2)
+        return rss_mb(process.pid)
+    finally:
+        process.kill()
+        process.wait()
+
+
+def main() -> int:
+    """Measure and print the table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cycles", type=int, default=60, help="reports to run (default 60)")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as scratch:
+        work = Path(scratch)
+        with (
+            Mosquitto(work / "mqtt", free_port()) as broker,
+            Influxd(work / "influx", free_port()) as influx,
+        ):
+            influx.query('CREATE DATABASE "bench"')
+            cfg = collector_config(broker.url, influx.url, "bench")
+            with running_collector(cfg) as collector:
+                config = work / "agent.toml"
+                config.write_text(
+                    f'[agent]\nid = "bench-pc"\ninterval_s = 1\n[mqtt]\nurl = "{broker.url}"\n'
+                )
+                agent = subprocess.Popen(
+                    [sys.executable, "-m", "agent.main", "--config", str(config)],
+                    stderr=subprocess.DEVNULL,
+                )
+                try:
+                    process = psutil.Process(agent.pid)
+                    wait_until(lambda: collector.stats.stored >= 2, what="first report")
+                    first_rss = rss_mb(agent.pid)
+                    cpu_start = sum(process.cpu_times()[:2])
+                    stored_start = collector.stats.stored
+                    while collector.stats.stored - stored_start < args.cycles:
+                        print(
+                            f"\r{collector.stats.stored - stored_start}/{args.cycles} cycles",
+                            end="",
+                            file=sys.stderr,
+                            flush=True,
+                        )
+                        time.sleep(1)
+                    print(file=sys.stderr)
+                    cycles = collector.stats.stored - stored_start
+                    cpu_per_cycle_ms = (sum(process.cpu_times()[:2]) - cpu_start) / cycles * 1000
+                    last_rss = rss_mb(agent.pid)
+                finally:
+                    agent.terminate()
+                    agent.wait(30)
+    floor = floor_rss_mb()
+    rows = [
+        ("agent RSS after first report", f"{first_rss:.1f} MiB"),
+        (f"agent RSS after {cycles} cycles", f"{last_rss:.1f} MiB"),
+        ("floor RSS (python + psutil + paho)", f"{floor:.1f} MiB"),
+        ("agent / floor", f"{last_rss / floor:.2f}x"),
+        ("agent CPU per cycle", f"{cpu_per_cycle_ms:.2f} ms"),
+    ]
+    width = max(len(name) for name, _ in rows)
+    for name, value in rows:
+        print(f"{name.ljust(width)}  {value}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
