@@ -1,0 +1,73 @@
+# wardwatch developer commands. `make test` is what CI runs (.ci/run).
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# pip install runs again whenever pyproject.toml is newer than this file.
+STAMP := $(VENV)/.installed
+
+# The real services tests and `make run` start; see collector/localstack.py.
+DEB_BINARIES := /usr/sbin/mosquitto /usr/bin/influxd /usr/bin/victoria-metrics
+DEB_PACKAGES := mosquitto influxdb victoria-metrics
+MISSING_BINARIES := $(filter-out $(wildcard $(DEB_BINARIES)),$(DEB_BINARIES))
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+
+# Extra arguments, e.g. make test PYTEST_ARGS='-k localstack -x'
+PYTEST_ARGS ?=
+# e.g. make run RUN_ARGS='--mqtt-port 11884 --interval-s 5'
+RUN_ARGS ?=
+
+.PHONY: venv deps test run bench lint fmt schema clean
+
+# venv: create .venv and install wardwatch editable with its test tools.
+venv: $(STAMP)
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -e '.[test]'
+	touch $@
+
+# deps: install Mosquitto, InfluxDB 1.x and VictoriaMetrics from Debian, only if one is missing.
+deps:
+ifneq ($(MISSING_BINARIES),)
+	$(SUDO) apt-get update
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y $(DEB_PACKAGES)
+else
+	@echo "deps: mosquitto, influxd and victoria-metrics are installed"
+endif
+
+# test: the whole test suite against real local services.
+test: deps venv
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+# run: broker, database, collector and an agent for this machine, all under .run/ (Ctrl-C stops).
+run: deps venv
+	$(BIN)/python -m collector.localrun --dir .run $(RUN_ARGS)
+
+# bench: placeholder until the benchmarks exist.
+bench:
+	@echo "no benchmarks yet (issue 3)"
+
+# lint: style, formatting and types; changes nothing.
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+# fmt: format and apply safe lint fixes.
+fmt: venv
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+# schema: regenerate the JSON Schema of the wire format. Written to a temporary file first so a
+# failing generator does not leave an empty schema behind.
+schema: venv
+	$(BIN)/python -m agent.wire > agent/wire.schema.json.tmp
+	mv agent/wire.schema.json.tmp agent/wire.schema.json
+
+# clean: local run data and tool caches (keeps .venv).
+clean:
+	rm -rf .run build .pytest_cache .mypy_cache .ruff_cache .hypothesis *.egg-info
+	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
