@@ -53,17 +53,32 @@ class Row:
 
 
 class QueryClient:
-    """Runs InfluxQL against the configured database (v1) or bucket via its DBRP mapping (v2)."""
+    """Runs InfluxQL against the configured database (v1) or bucket via its DBRP mapping (v2).
 
-    def __init__(self, cfg: InfluxSection) -> None:
+    ``database`` overrides the configured one; "" runs statements outside any database.
+    """
+
+    def __init__(self, cfg: InfluxSection, database: str | None = None) -> None:
         self._http = InfluxHttp(cfg)
-        self.database = cfg.database if cfg.api == "v1" else cfg.bucket
+        if database is None:
+            database = cfg.database if cfg.api == "v1" else cfg.bucket
+        self.database = database
 
     def query(self, influxql: str) -> list[Row]:
         """Every row of the first statement's result; times are epoch nanoseconds."""
-        params = {"db": self.database, "q": influxql, "epoch": "ns"}
+        return self._run("GET", influxql)
+
+    def execute(self, influxql: str) -> list[Row]:
+        """Like ``query``, for statements that change something (CREATE, DROP): InfluxDB
+        accepts those only by POST."""
+        return self._run("POST", influxql)
+
+    def _run(self, method: str, influxql: str) -> list[Row]:
+        params = {"q": influxql, "epoch": "ns"}
+        if self.database:
+            params["db"] = self.database
         try:
-            status, body = self._http.request("GET", "/query", params)
+            status, body = self._http.request(method, "/query", params)
         except InfluxUnreachable as exc:
             raise QueryError(str(exc)) from exc
         try:

@@ -14,6 +14,7 @@ from typing import Protocol
 
 from collector.config import InfluxSection
 from collector.influxhttp import InfluxHttp, InfluxUnreachable
+from collector.influxql import QueryClient, QueryError, quote_ident
 
 log = logging.getLogger("wardwatch.collector.writer")
 
@@ -47,6 +48,7 @@ class V1Writer:
     """``POST /write?db=<database>&precision=ns``: every InfluxDB 1.x, and 2.x/3.x compat."""
 
     def __init__(self, cfg: InfluxSection) -> None:
+        self._cfg = cfg
         self._http = InfluxHttp(cfg)
         self._database = cfg.database
         self._create = cfg.create_database
@@ -55,13 +57,13 @@ class V1Writer:
         """Create the database when configured to (``CREATE DATABASE`` is idempotent)."""
         if not self._create:
             return
-        quoted = '"' + self._database.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        client = QueryClient(self._cfg, database="")
         try:
-            status, body = self._http.request("POST", "/query", {"q": f"CREATE DATABASE {quoted}"})
-        except InfluxUnreachable as exc:
+            client.execute(f"CREATE DATABASE {quote_ident(self._database)}")
+        except QueryError as exc:
             raise WriteError(str(exc), permanent=False) from exc
-        if status != 200:
-            raise _http_error(status, body)
+        finally:
+            client.close()
 
     def write(self, lines: list[str]) -> None:
         """One HTTP request carrying every line."""
