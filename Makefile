@@ -23,6 +23,9 @@ RUN_ARGS ?=
 venv: $(STAMP)
 
 $(BIN)/python:
+	@# Debian's python3 splits venv support into python3-venv; a fresh machine may lack it.
+	$(PYTHON) -c 'import ensurepip' 2>/dev/null || { $(SUDO) apt-get update && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y python3-venv; }
 	$(PYTHON) -m venv $(VENV)
 
 $(STAMP): pyproject.toml | $(BIN)/python
@@ -46,9 +49,9 @@ test: deps venv
 run: deps venv
 	$(BIN)/python -m collector.localrun --dir .run $(RUN_ARGS)
 
-# bench: placeholder until the benchmarks exist.
-bench:
-	@echo "no benchmarks yet (issue 3)"
+# bench: measurements printed side by side; never part of `make test`.
+bench: deps venv
+	$(BIN)/python -m tests.benchmarks.agent_footprint
 
 # lint: style, formatting and types; changes nothing.
 lint: venv
