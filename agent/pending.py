@@ -12,7 +12,7 @@ import threading
 import time
 from dataclasses import dataclass
 
-from agent.wire import Ack, Inventory, Rejection, Report
+from agent.wire import Ack, Measured, Rejection
 
 
 @dataclass
@@ -21,7 +21,7 @@ class Entry:
 
     id: str
     topic: str
-    message: Report | Inventory
+    message: Measured
     retain: bool
     sent_at: float | None = None  # monotonic time of the last publish; None: never published
 
@@ -40,7 +40,7 @@ class Pending:
         with self._lock:
             return len(self._entries)
 
-    def add(self, topic: str, message: Report | Inventory, *, retain: bool = False) -> None:
+    def add(self, topic: str, message: Measured, *, retain: bool = False) -> None:
         """Keep a message until its ack arrives."""
         with self._lock:
             self._entries[message.id] = Entry(message.id, topic, message, retain)

@@ -139,26 +139,31 @@ class ProbeError(Struct, frozen=True, kw_only=True):
     error: Text
 
 
-class Report(Identity, frozen=True, kw_only=True, tag="report", tag_field="type"):
-    """One periodic report: the facts every probe measured at ``measured_at``."""
+class Measured(Identity, frozen=True, kw_only=True):
+    """What a message that must be stored carries: an id to ack it by, and its times.
+
+    ``measured_at`` never changes; ``sent_at`` is renewed at each (re)publish, so the
+    collector can tell a clock's skew from a message's age.
+    """
 
     v: Literal[1] = SCHEMA_VERSION
     id: MessageId
     measured_at: Timestamp
     sent_at: Timestamp
+
+
+class Report(Measured, frozen=True, kw_only=True, tag="report", tag_field="type"):
+    """One periodic report: the facts every probe measured at ``measured_at``."""
+
     interval_s: Annotated[int, Meta(ge=1, le=86400)]
     agent_version: Label
     facts: list[Fact] = msgspec.field(default_factory=list)
     errors: list[ProbeError] = msgspec.field(default_factory=list)
 
 
-class Inventory(Identity, frozen=True, kw_only=True, tag="inventory", tag_field="type"):
+class Inventory(Measured, frozen=True, kw_only=True, tag="inventory", tag_field="type"):
     """What the machine is: sent retained at start and whenever it changes."""
 
-    v: Literal[1] = SCHEMA_VERSION
-    id: MessageId
-    measured_at: Timestamp
-    sent_at: Timestamp
     hostname: Text
     os_name: Text
     os_version: Text
@@ -237,7 +242,7 @@ _decoders: dict[str, msgspec.json.Decoder[Message]] = {
 }
 
 
-def encode(message: Message) -> bytes:
+def encode(message: Measured | Status | Ack) -> bytes:
     """Serialise a message to its JSON payload."""
     return _encoder.encode(message)
 
