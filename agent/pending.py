@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass
 
 from agent.wire import Ack, Measured, Rejection
@@ -34,7 +35,9 @@ class Pending:
         self._entries: dict[str, Entry] = {}  # insertion order is age order
         self._lock = threading.Lock()
         self._settled = threading.Condition(self._lock)
-        self.rejected: list[Rejection] = []
+        # The latest refusals, for --once to report; bounded, as a long-running agent never
+        # reads them.
+        self.rejected: deque[Rejection] = deque(maxlen=100)
 
     def __len__(self) -> int:
         with self._lock:

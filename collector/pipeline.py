@@ -25,6 +25,9 @@ from collector.writer import WriteError, Writer, make_writer, write_with_retry
 
 log = logging.getLogger("wardwatch.collector")
 
+POLL_S = 0.2
+"""Longest wait on an empty queue, so that a stop is noticed quickly."""
+
 
 @dataclass
 class Entry:
@@ -135,11 +138,11 @@ class Collector:
         deadline = float("inf")
         limit = self.cfg.batch
         while points < limit.max_points and not self.stop_event.is_set():
-            timeout = 0.2 if not batch else max(0.0, deadline - time.monotonic())
-            if batch and timeout == 0:
-                break
+            wait = min(POLL_S, deadline - time.monotonic())
+            if wait <= 0:
+                break  # the oldest message has waited max_delay_s
             try:
-                incoming = self.inbox.get(timeout=min(timeout, 0.2))
+                incoming = self.inbox.get(timeout=wait)
             except queue.Empty:
                 continue
             if not batch:

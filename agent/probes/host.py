@@ -24,7 +24,9 @@ class HostProbe:
         self._os = os_identity()
         self._disk = system_disk()
         # The first cpu_percent() call only starts the measurement window; later calls report
-        # the use since the previous one, i.e. over the whole reporting interval.
+        # the use since the previous one, i.e. over the whole reporting interval. (The first
+        # report, and so --once, covers only the moments since start: a busy-looking spike
+        # there is not worth a blocking sample on a slow ward PC.)
         psutil.cpu_percent(interval=None)
 
     def collect(self) -> list[Fact]:
