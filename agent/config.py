@@ -11,6 +11,7 @@ import msgspec
 from msgspec import Meta, Struct
 
 from agent import tomlconfig
+from agent.probes import osinfo
 from agent.wire import AgentIdOrEmpty, Label
 
 SAMPLE = Path(__file__).with_name("agent.sample.toml")
@@ -40,11 +41,24 @@ class MqttSection(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True)
     keepalive_s: Annotated[int, Meta(ge=5, le=3600)] = 60
 
 
+class OutboxSection(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """``[outbox]``: where unacknowledged messages wait on disk, and how much may wait."""
+
+    path: str = ""
+    max_mb: Annotated[float, Meta(gt=0, le=100_000)] = 50.0
+    max_age_days: Annotated[float, Meta(gt=0, le=3650)] = 30.0
+
+    def resolved_path(self) -> Path:
+        """The configured file, or ``outbox.sqlite3`` in this OS's state directory."""
+        return Path(self.path) if self.path else osinfo.state_dir() / "outbox.sqlite3"
+
+
 class AgentConfig(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """The whole agent configuration."""
 
     agent: AgentSection = msgspec.field(default_factory=AgentSection)
     mqtt: MqttSection = msgspec.field(default_factory=MqttSection)
+    outbox: OutboxSection = msgspec.field(default_factory=OutboxSection)
 
     @property
     def agent_id(self) -> str:

@@ -6,6 +6,7 @@ import sys
 import threading
 
 from agent import __version__, config, startup
+from agent.outbox import OutboxError
 from agent.probes.host import HostProbe
 from agent.runner import Agent
 
@@ -40,7 +41,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.check:
         print(f"{args.config or '<defaults>'}: OK, agent id {cfg.agent_id!r}")
         return 0
-    agent = Agent(cfg, [HostProbe()], once=args.once)
+    try:
+        agent = Agent(cfg, [HostProbe()], once=args.once)
+    except OutboxError as exc:
+        print(f"wardwatch-agent: {exc}", file=sys.stderr)
+        return startup.EXIT_CONFIG
     if args.once:
         reason = agent.run_once(args.deadline or cfg.agent.deadline_s)
         if reason:

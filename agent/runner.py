@@ -9,13 +9,12 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-import msgspec
 import psutil
 
 from agent import __version__, wire
 from agent.config import AgentConfig
 from agent.mqttlink import Connection
-from agent.pending import Pending
+from agent.outbox import Outbox
 from agent.probes import Probe, osinfo, run_all
 
 log = logging.getLogger("wardwatch.agent")
@@ -28,7 +27,7 @@ TICK_S = 1.0
 
 
 class Agent:
-    """One agent process: its identity, its probes, its MQTT connection and its pending set.
+    """One agent process: its identity, its probes, its MQTT connection and its outbox.
 
     ``once=True`` is the one-shot mode of ``--once``: it uses its own client id and leaves the
     retained status alone, so it can run beside the long-running agent of the same machine.
@@ -39,7 +38,13 @@ class Agent:
         self.id = config.agent_id
         self.once = once
         self.probes = probes
-        self.pending = Pending(config.agent.resend_after_s)
+        self.outbox = Outbox(
+            config.outbox.resolved_path(),
+            self.id,
+            max_bytes=int(config.outbox.max_mb * 1024 * 1024),
+            max_age_s=config.outbox.max_age_days * 86400,
+            resend_after_s=config.agent.resend_after_s,
+        )
         self.identity: dict[str, Any] = {
             "agent": self.id,
             "site": config.agent.site,
@@ -79,6 +84,8 @@ class Agent:
             sent_at=measured_at,
             interval_s=self.config.agent.interval_s,
             agent_version=__version__,
+            outbox_depth=self.outbox.depth(),
+            outbox_dropped=self.outbox.dropped(),
             facts=facts,
             errors=errors,
         )
@@ -102,19 +109,17 @@ class Agent:
         )
 
     def queue(self, message: wire.Report | wire.Inventory, *, retain: bool = False) -> None:
-        """Hold a message until acked, and publish it now if connected."""
-        kind: wire.Kind = "report" if isinstance(message, wire.Report) else "inventory"
-        self.pending.add(wire.topic(self.id, kind), message, retain=retain)
+        """Commit a message to the outbox, and publish it now if connected."""
+        self.outbox.add(message, retain=retain)
         self.flush()
 
     def flush(self) -> None:
         """Publish every due message, oldest first, each with a fresh ``sent_at``."""
         if not self.conn.connected.is_set():
             return
-        for entry in self.pending.due():
-            payload = wire.encode(msgspec.structs.replace(entry.message, sent_at=wire.now()))
-            self.conn.client.publish(entry.topic, payload, qos=1, retain=entry.retain)
-            self.pending.mark_sent(entry.id)
+        for entry in self.outbox.due():
+            self.conn.client.publish(entry.topic, entry.payload, qos=1, retain=entry.retain)
+            self.outbox.mark_sent(entry.id)
 
     def _on_connected(self) -> None:
         log.info("connected to %s as %s", self.conn.address.url, self.id)
@@ -123,7 +128,7 @@ class Agent:
             self.conn.client.publish(
                 wire.topic(self.id, "status"), self._status("online"), qos=1, retain=True
             )
-        self.pending.mark_all_unsent()
+        self.outbox.mark_all_unsent()
         self.flush()
 
     def _on_message(self, client: Any, userdata: Any, message: Any) -> None:
@@ -133,7 +138,7 @@ class Agent:
             log.warning("ignoring a bad message on %s: %s", message.topic, exc)
             return
         if isinstance(ack, wire.Ack):
-            self.pending.settle(ack)
+            self.outbox.settle(ack)
             for rejection in ack.rejected:
                 log.error("collector rejected message %s: %s", rejection.id, rejection.reason)
 
@@ -157,10 +162,12 @@ class Agent:
             )
             info.wait_for_publish(timeout=2)
         self.conn.stop()
-        log.info("stopped; %d message(s) left unacknowledged", len(self.pending))
+        log.info("stopped; %d message(s) wait in the outbox", self.outbox.depth())
+        self.outbox.close()
 
     def run_once(self, deadline_s: float) -> str:
-        """Send one report; return "" once a collector acked it as stored, else the reason."""
+        """Send one report, and whatever waits in the outbox; return "" once a collector acked
+        all of it as stored, else the reason (the unacked messages stay in the outbox)."""
         start = time.monotonic()
         self.queue(self.measure())
         self.conn.start()
@@ -170,16 +177,18 @@ class Agent:
                     f"no connection to broker {self.conn.address.url} within {deadline_s:g} s"
                 )
             remaining = deadline_s - (time.monotonic() - start)
-            if not self.pending.wait_empty(max(0.0, remaining)):
+            if not self.outbox.wait_empty(max(0.0, remaining)):
                 return (
                     f"the broker {self.conn.address.url} took the report, but no collector "
-                    f"acknowledged it as stored within {deadline_s:g} s; "
+                    f"acknowledged it as stored within {deadline_s:g} s "
+                    f"({self.outbox.depth()} message(s) wait in the outbox); "
                     "is wardwatch-collector running against this broker and its database?"
                 )
-            if self.pending.rejected:
+            if self.outbox.rejected:
                 return "; ".join(
-                    f"collector rejected the report: {r.reason}" for r in self.pending.rejected
+                    f"collector rejected message {r.id}: {r.reason}" for r in self.outbox.rejected
                 )
             return ""
         finally:
             self.conn.stop()
+            self.outbox.close()

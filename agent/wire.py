@@ -157,6 +157,10 @@ class Report(Measured, frozen=True, kw_only=True, tag="report", tag_field="type"
 
     interval_s: Annotated[int, Meta(ge=1, le=86400)]
     agent_version: Label
+    outbox_depth: Annotated[int, Meta(ge=0)] = 0
+    """Messages waiting in the agent's outbox when this report was made."""
+    outbox_dropped: Annotated[int, Meta(ge=0)] = 0
+    """Messages the outbox has ever dropped at its size or age bound."""
     facts: list[Fact] = msgspec.field(default_factory=list)
     errors: list[ProbeError] = msgspec.field(default_factory=list)
 

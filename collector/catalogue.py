@@ -62,6 +62,8 @@ AGENT = Measurement(
         "version": Field("str", "", "wardwatch agent version"),
         "interval_s": Field("int", "s", "the agent's reporting interval"),
         "probe_errors": Field("int", "", "probes that failed in this report"),
+        "outbox_depth": Field("int", "", "messages waiting in the agent's outbox"),
+        "outbox_dropped": Field("int", "", "messages the outbox ever dropped at its bounds"),
     },
     "the agent's own health, one point per report",
 )

@@ -117,6 +117,8 @@ def write_configs(
         f"interval_s = {interval_s}\n"
         "[mqtt]\n"
         f"url = {toml_str(mqtt_url)}\n"
+        "[outbox]\n"
+        f"path = {toml_str(str(run_dir / 'outbox.sqlite3'))}\n"
     )
     collector_toml = run_dir / "collector.toml"
     collector_toml.write_text(

@@ -62,6 +62,8 @@ def report_points(report: wire.Report) -> list[Point]:
                 "version": report.agent_version,
                 "interval_s": report.interval_s,
                 "probe_errors": len(report.errors),
+                "outbox_depth": report.outbox_depth,
+                "outbox_dropped": report.outbox_dropped,
             },
             at,
         )

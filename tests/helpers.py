@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, TypeVar
 
 import msgspec
@@ -82,10 +83,11 @@ def collector_config(
     return msgspec.convert(raw, CollectorConfig)
 
 
-def agent_config(mqtt_url: str, **agent: Any) -> AgentConfig:
-    """An agent config for tests."""
+def agent_config(mqtt_url: str, outbox: Path, **agent: Any) -> AgentConfig:
+    """An agent config for tests, its outbox in the file ``outbox``."""
     values = {"id": "tan-an-pc07", "site": "tan-an", "interval_s": 60, **agent}
-    return msgspec.convert({"agent": values, "mqtt": {"url": mqtt_url}}, AgentConfig)
+    raw = {"agent": values, "mqtt": {"url": mqtt_url}, "outbox": {"path": str(outbox)}}
+    return msgspec.convert(raw, AgentConfig)
 
 
 @contextmanager

@@ -25,7 +25,8 @@ AGENT_ID = "Tân An, PC 07"  # a space, a comma and Vietnamese text, as an opera
 def write_agent_config(path: Path, mqtt_url: str, interval_s: int = 60) -> Path:
     path.write_text(
         f'[agent]\nid = "{AGENT_ID}"\nsite = "Tân An"\ninterval_s = {interval_s}\n'
-        f'[mqtt]\nurl = "{mqtt_url}"\nkeepalive_s = 5\n',
+        f'[mqtt]\nurl = "{mqtt_url}"\nkeepalive_s = 5\n'
+        f'[outbox]\npath = "{path.with_suffix(".outbox")}"\n',
         encoding="utf-8",
     )
     return path

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 
 import msgspec
 import pytest
@@ -68,9 +69,9 @@ def host_row(reader: QueryClient, agent: str, at: int | None = None) -> dict[str
 
 
 def test_agent_once_report_lands_with_exact_values(
-    mosquitto: Mosquitto, collector: Collector, reader: QueryClient
+    mosquitto: Mosquitto, collector: Collector, reader: QueryClient, tmp_path: Path
 ) -> None:
-    agent = Agent(agent_config(mosquitto.url), [FixedProbe()], once=True)
+    agent = Agent(agent_config(mosquitto.url, tmp_path / "outbox"), [FixedProbe()], once=True)
     before = wire.now()
     assert agent.run_once(deadline_s=15) == ""
     after = wire.now()
@@ -188,7 +189,7 @@ def test_writes_wait_for_influxdb_and_nothing_is_acked_before(
         assert collector.stats.stored == 1
 
 
-def test_v2_write_api(mosquitto: Mosquitto, victoria: VictoriaMetrics) -> None:
+def test_v2_write_api(mosquitto: Mosquitto, victoria: VictoriaMetrics, tmp_path: Path) -> None:
     # VictoriaMetrics answers InfluxDB's /api/v2/write, so the influxdb-client path is proven
     # against a real server; it keeps numbers only, as <measurement>_<field> series.
     cfg = collector_config(
@@ -198,7 +199,11 @@ def test_v2_write_api(mosquitto: Mosquitto, victoria: VictoriaMetrics) -> None:
         influx={"api": "v2", "org": "city", "bucket": "wardwatch", "token": "t"},
     )
     with running_collector(cfg) as collector:
-        agent = Agent(agent_config(mosquitto.url, site="Ea Tu, xã"), [FixedProbe()], once=True)
+        agent = Agent(
+            agent_config(mosquitto.url, tmp_path / "outbox", site="Ea Tu, xã"),
+            [FixedProbe()],
+            once=True,
+        )
         assert agent.run_once(deadline_s=15) == ""
         assert collector.stats.stored == 1
     series = wait_until(

@@ -66,7 +66,13 @@ def test_report_values_are_exact() -> None:
     assert host.time_ns == agent_point.time_ns == time_ns(T0)  # measured, not received, time
     assert dict(host.tags) == {tag: identity()[tag] for tag in AGENT_TAGS}
     assert dict(host.fields)["boot_time"] == int(host_facts().boot_time.timestamp())
-    assert dict(agent_point.fields) == {"version": "0.1.0", "interval_s": 60, "probe_errors": 0}
+    assert dict(agent_point.fields) == {
+        "version": "0.1.0",
+        "interval_s": 60,
+        "probe_errors": 0,
+        "outbox_depth": 0,
+        "outbox_dropped": 0,
+    }
 
 
 def test_same_message_same_points() -> None:

@@ -16,8 +16,8 @@ class OsIdentity(Struct, frozen=True, kw_only=True):
 
 
 if sys.platform == "win32":
-    from agent.probes.osinfo_windows import cpu_model, os_identity, system_disk
+    from agent.probes.osinfo_windows import cpu_model, os_identity, state_dir, system_disk
 else:
-    from agent.probes.osinfo_linux import cpu_model, os_identity, system_disk
+    from agent.probes.osinfo_linux import cpu_model, os_identity, state_dir, system_disk
 
-__all__ = ["OsIdentity", "cpu_model", "os_identity", "system_disk"]
+__all__ = ["OsIdentity", "cpu_model", "os_identity", "state_dir", "system_disk"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import platform
 import shlex
 from pathlib import Path
@@ -60,3 +61,13 @@ def cpu_model() -> str:
         return parse_cpu_model(CPUINFO.read_text(encoding="utf-8", errors="replace"))
     except OSError:
         return platform.processor()
+
+
+def state_dir() -> Path:
+    """Where the agent keeps its state: systemd's StateDirectory, else the usual places."""
+    if os.environ.get("STATE_DIRECTORY"):
+        return Path(os.environ["STATE_DIRECTORY"].split(":")[0])
+    if os.geteuid() == 0:
+        return Path("/var/lib/wardwatch")
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "wardwatch"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 
 from agent.probes import osinfo
 
@@ -50,3 +51,8 @@ def cpu_model() -> str:
     with winreg.OpenKey(winreg.HKEY_LOCAL_MACHINE, key_path) as key:
         value, _ = winreg.QueryValueEx(key, "ProcessorNameString")
     return str(value).strip()
+
+
+def state_dir() -> Path:
+    """Where the agent keeps its state: %ProgramData%\\wardwatch."""
+    return Path(os.environ.get("PROGRAMDATA", r"C:\ProgramData")) / "wardwatch"

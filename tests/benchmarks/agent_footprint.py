@@ -57,6 +57,7 @@ def main() -> int:
                 config = work / "agent.toml"
                 config.write_text(
                     f'[agent]\nid = "bench-pc"\ninterval_s = 1\n[mqtt]\nurl = "{broker.url}"\n'
+                    f'[outbox]\npath = "{work / "outbox.sqlite3"}"\n'
                 )
                 agent = subprocess.Popen(
                     [sys.executable, "-m", "agent.main", "--config", str(config)],
