@@ -111,6 +111,12 @@ class Agent:
     def queue(self, message: wire.Report | wire.Inventory, *, retain: bool = False) -> None:
         """Commit a message to the outbox, and publish it now if connected."""
         self.outbox.add(message, retain=retain)
+        log.debug(
+            "committed %s %s measured at %s",
+            type(message).__name__.lower(),
+            message.id,
+            message.measured_at.isoformat(),
+        )
         self.flush()
 
     def flush(self) -> None:

@@ -82,6 +82,7 @@ class Subscriber:
         if failed:
             log.error("broker refused the subscriptions: %s", ", ".join(failed))
         else:
+            log.info("subscribed; receiving agents' messages")
             self.subscribed.set()
 
     def _on_message(self, client: Any, userdata: Any, message: Any) -> None:
