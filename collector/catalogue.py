@@ -100,5 +100,18 @@ HARDWARE = Measurement(
     "the hardware from the latest inventory",
 )
 
-CATALOGUE: dict[str, Measurement] = {m.name: m for m in (HOST, AGENT, STATUS, OS, HARDWARE)}
+DEAD_LETTER = Measurement(
+    "dead_letter",
+    ("agent",),
+    {
+        "measurement": Field("str", "", "the measurement of the refused point"),
+        "line": Field("str", "", "the refused point, as line protocol"),
+        "reason": Field("str", "", "InfluxDB's answer"),
+    },
+    "a point InfluxDB refused for good (type conflict, beyond retention...), kept for a look",
+)
+
+CATALOGUE: dict[str, Measurement] = {
+    m.name: m for m in (HOST, AGENT, STATUS, OS, HARDWARE, DEAD_LETTER)
+}
 """Every measurement the collector writes, by name."""

@@ -13,15 +13,23 @@ import threading
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import msgspec
 
 from agent import wire
 from collector.config import CollectorConfig
-from collector.lineproto import LineProtocolError, encode_all
-from collector.points import to_points
+from collector.lineproto import LineProtocolError, encode, encode_all
+from collector.points import dead_letter_point, to_points
 from collector.subscriber import Incoming, Subscriber
-from collector.writer import WriteError, Writer, make_writer, write_with_retry
+from collector.writer import (
+    Stopping,
+    WriteError,
+    Writer,
+    make_writer,
+    write_isolating,
+    write_with_retry,
+)
 
 log = logging.getLogger("wardwatch.collector")
 
@@ -83,6 +91,7 @@ class Stats:
         self.stored = 0
         self.points = 0
         self.batches = 0
+        self.dead_letters = 0
         self.rejected: Counter[str] = Counter()
         self._lock = threading.Lock()
 
@@ -103,7 +112,8 @@ class Stats:
             refused = ", ".join(f"{code}={n}" for code, n in sorted(self.rejected.items()))
             return (
                 f"received={self.received} stored={self.stored} points={self.points} "
-                f"batches={self.batches} rejected: {refused or 'none'}"
+                f"batches={self.batches} dead_letters={self.dead_letters} "
+                f"rejected: {refused or 'none'}"
             )
 
 
@@ -182,22 +192,31 @@ class Collector:
         self.stats.add(stored=accepted, points=points, batches=1)
 
     def _store(self, accepted: list[Entry]) -> bool:
-        """Write the accepted entries; isolate any entry InfluxDB refuses. False if stopping."""
+        """Write the accepted entries' points; dead-letter each point InfluxDB refuses for
+        good, so one bad point never blocks the rest. False if stopping first."""
+        owners = [entry for entry in accepted for _ in entry.lines]
         lines = [line for entry in accepted for line in entry.lines]
         if not lines:
             return True
         try:
-            return write_with_retry(self.writer, lines, self.stop_event)
-        except WriteError as exc:
-            log.warning("InfluxDB refused a batch (%s); writing its messages one by one", exc)
-        for entry in accepted:
-            if not entry.lines:
-                continue
-            try:
-                if not write_with_retry(self.writer, entry.lines, self.stop_event):
-                    return False
-            except WriteError as exc:
-                entry.rejection = f"refused by InfluxDB: {exc}"
-                self.stats.reject("refused")
-                log.error("InfluxDB refused message on %s: %s", entry.incoming.topic, exc)
+            refused = write_isolating(self.writer, lines, self.stop_event)
+        except Stopping:
+            return False
+        if refused:
+            self._dead_letter([(owners[index], lines[index], reason) for index, reason in refused])
         return True
+
+    def _dead_letter(self, refused: list[tuple[Entry, str, str]]) -> None:
+        """Keep refused points in the ``dead_letter`` measurement, log and count them."""
+        now = wire.now()
+        letters = []
+        for n, (entry, line, reason) in enumerate(refused):
+            log.error("InfluxDB refused a point from %s: %s: %s", entry.agent, reason, line)
+            # A microsecond apart: letters of one batch would otherwise overwrite each other.
+            at = now + timedelta(microseconds=n)
+            letters.append(encode(dead_letter_point(entry.agent or "-", line, reason, at)))
+        self.stats.add(dead_letters=len(letters))
+        try:
+            write_with_retry(self.writer, letters, self.stop_event)
+        except WriteError as exc:  # not even as text: the log above is all that remains
+            log.error("could not keep %d dead letter(s): %s", len(letters), exc)

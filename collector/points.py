@@ -13,7 +13,16 @@ from typing import Any
 import msgspec
 
 from agent import wire
-from collector.catalogue import AGENT, HARDWARE, HOST, OS, STATUS, Measurement
+from collector.catalogue import (
+    AGENT,
+    AGENT_TAGS,
+    DEAD_LETTER,
+    HARDWARE,
+    HOST,
+    OS,
+    STATUS,
+    Measurement,
+)
 from collector.lineproto import FieldValue, Point, time_ns
 
 _COERCE: dict[str, Callable[[Any], FieldValue]] = {
@@ -26,7 +35,7 @@ _COERCE: dict[str, Callable[[Any], FieldValue]] = {
 
 def make_point(
     measurement: Measurement,
-    identity: wire.Identity,
+    tags: Mapping[str, str],
     values: Mapping[str, Any],
     at: datetime,
 ) -> Point:
@@ -41,14 +50,23 @@ def make_point(
         if spec is None:
             raise KeyError(f"{measurement.name}.{key} is not in the catalogue")
         fields.append((key, _COERCE[spec.type](value)))
-    tags = tuple((tag, getattr(identity, tag)) for tag in measurement.tags)
-    return Point(measurement.name, tags, tuple(fields), time_ns(at))
+    return Point(
+        measurement.name,
+        tuple((tag, tags[tag]) for tag in measurement.tags),
+        tuple(fields),
+        time_ns(at),
+    )
+
+
+def agent_tags(identity: wire.Identity) -> dict[str, str]:
+    """The tags every per-agent point carries."""
+    return {tag: getattr(identity, tag) for tag in AGENT_TAGS}
 
 
 def _host(identity: wire.Identity, facts: wire.HostFacts, at: datetime) -> Point:
     values = msgspec.structs.asdict(facts)
     values["boot_time"] = int(facts.boot_time.timestamp())
-    return make_point(HOST, identity, values, at)
+    return make_point(HOST, agent_tags(identity), values, at)
 
 
 def report_points(report: wire.Report) -> list[Point]:
@@ -57,7 +75,7 @@ def report_points(report: wire.Report) -> list[Point]:
     points = [
         make_point(
             AGENT,
-            report,
+            agent_tags(report),
             {
                 "version": report.agent_version,
                 "interval_s": report.interval_s,
@@ -78,7 +96,7 @@ def inventory_points(inventory: wire.Inventory) -> list[Point]:
     return [
         make_point(
             OS,
-            inventory,
+            agent_tags(inventory),
             {
                 "name": inventory.os_name,
                 "version": inventory.os_version,
@@ -88,7 +106,7 @@ def inventory_points(inventory: wire.Inventory) -> list[Point]:
         ),
         make_point(
             HARDWARE,
-            inventory,
+            agent_tags(inventory),
             {
                 "cpu_model": inventory.cpu_model,
                 "cpu_count": inventory.cpu_count,
@@ -108,7 +126,7 @@ def status_points(status: wire.Status, received_at: datetime) -> list[Point]:
     """
     at = status.sent_at if status.state == "online" else received_at
     values = {"state": status.state, "online": int(status.state == "online")}
-    return [make_point(STATUS, status, values, at)]
+    return [make_point(STATUS, agent_tags(status), values, at)]
 
 
 def to_points(message: wire.AgentMessage, received_at: datetime) -> list[Point]:
@@ -118,3 +136,10 @@ def to_points(message: wire.AgentMessage, received_at: datetime) -> list[Point]:
     if isinstance(message, wire.Inventory):
         return inventory_points(message)
     return status_points(message, received_at)
+
+
+def dead_letter_point(agent: str, line: str, reason: str, at: datetime) -> Point:
+    """A refused point, kept as text with InfluxDB's reason, tagged by the agent that sent it."""
+    measurement = line.split(",", 1)[0].split(" ", 1)[0]
+    values = {"measurement": measurement, "line": wire.one_line(line, 60_000), "reason": reason}
+    return make_point(DEAD_LETTER, {"agent": agent}, values, at)

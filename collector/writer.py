@@ -2,7 +2,8 @@
 
 The writer owns retry and backoff, and nothing else does: an unreachable database or a 5xx
 is retried with exponential backoff and jitter until it succeeds or the collector stops; a 4xx
-is permanent for that batch and reported to the caller, which isolates the bad message.
+is permanent for that batch, and ``write_isolating`` bisects the batch to find the lines
+InfluxDB refuses while writing all the others.
 """
 
 from __future__ import annotations
@@ -156,3 +157,34 @@ def write_with_retry(writer: Writer, lines: list[str], stop: threading.Event) ->
             log.warning("write failed, will retry: %s", exc)
             if not backoff.wait():
                 return False
+
+
+class Stopping(Exception):
+    """The collector is stopping before the write completed; nothing may be acked."""
+
+
+def write_isolating(
+    writer: Writer, lines: list[str], stop: threading.Event
+) -> list[tuple[int, str]]:
+    """Write ``lines``; return (index, reason) of each line InfluxDB refuses for good.
+
+    A 4xx refuses a whole request (InfluxDB 1.x stores the good points of a "partial write",
+    later versions may not), so the batch is halved until each refused line stands alone:
+    k bad lines among n cost about k * log2(n) extra requests, and rewriting a good point is
+    harmless because its identity (measurement, tags, time) is unchanged.
+    Raises Stopping when the collector stops first.
+    """
+    refused: list[tuple[int, str]] = []
+    pending = [(0, len(lines))]
+    while pending:
+        start, end = pending.pop()
+        try:
+            if not write_with_retry(writer, lines[start:end], stop):
+                raise Stopping
+        except WriteError as exc:
+            if end - start == 1:
+                refused.append((start, str(exc)))
+            else:
+                middle = (start + end) // 2
+                pending += [(middle, end), (start, middle)]
+    return sorted(refused)

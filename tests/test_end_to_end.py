@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import msgspec
@@ -277,3 +277,35 @@ def test_two_collectors_share_the_load(
         assert one.stats.stored > 0 and two.stats.stored > 0
     raw.close()
     assert reader.query('SELECT count("uptime_s") FROM "host"')[0].values["count"] == 20
+
+
+def test_points_influxdb_refuses_are_dead_lettered_and_the_rest_stored(
+    mosquitto: Mosquitto, influxd: Influxd, raw: RawClient
+) -> None:
+    # A database that keeps one hour: a report stamped in 2000 (a dead clock battery) is
+    # refused by InfluxDB itself, with a 400, inside a batch of good ones.
+    database = "short_memory"
+    influxd.query(f'CREATE DATABASE "{database}" WITH DURATION 1h')
+    cfg = collector_config(mosquitto.url, influxd.url, database, batch={"max_delay_s": 1.0})
+    now = wire.now()
+    raw.subscribe(wire.subscription("ack"))
+    with running_collector(cfg) as collector:
+        y2k = datetime(2000, 1, 1, tzinfo=UTC)
+        later = now + timedelta(seconds=1)
+        for name, at in (("ok1", now), ("y2k", y2k), ("ok2", later)):
+            message = msgspec.structs.replace(report(name, at=at), sent_at=now)
+            raw.publish(wire.topic("tan-an-pc07", "report"), wire.encode(message))
+        wait_until(lambda: collector.stats.stored == 3, what="3 reports handled")
+        assert collector.stats.dead_letters == 2  # the y2k report's host and agent points
+    (ack,) = [decode_ack(m) for m in raw.messages(1)]
+    assert sorted(ack.stored) == ["ok1", "ok2", "y2k"]  # resending would not help it
+    reader = QueryClient(InfluxSection(url=influxd.url, database=database))
+    assert reader.query('SELECT count("uptime_s") FROM "host"')[0].values["count"] == 2
+    letters = reader.query('SELECT * FROM "dead_letter"')
+    assert sorted(row.values["measurement"] for row in letters) == ["agent", "host"]
+    for row in letters:
+        assert row.values["agent"] == "tan-an-pc07"
+        assert "beyond retention policy" in row.values["reason"]
+        assert row.values["line"].endswith(" 946684800000000000")
+    reader.close()
+    influxd.query(f'DROP DATABASE "{database}"')

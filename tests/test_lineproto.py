@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import threading
 from datetime import UTC, datetime
 
 import pytest
@@ -13,7 +14,7 @@ from collector.config import InfluxSection
 from collector.influxql import QueryClient, quote_string
 from collector.lineproto import LineProtocolError, Point, encode, time_ns
 from collector.localstack import Influxd
-from collector.writer import V1Writer
+from collector.writer import V1Writer, write_isolating
 
 HOSTILE = ",= \"'\\=,Tân An Ea Tu Cư ÊBur Đắk Lắk ắâđươ"
 text = st.text(
@@ -92,3 +93,22 @@ def test_hostile_text_round_trips_through_influxdb(
     assert [(r.values["site"], r.values["hostname"], r.values["time"]) for r in rows] == [
         (site, hostname, at)
     ]
+
+
+def test_write_isolating_stores_all_but_the_refused_lines(influxd: Influxd) -> None:
+    influxd.query('CREATE DATABASE "isolating" WITH DURATION 1h')
+    cfg = InfluxSection(url=influxd.url, database="isolating")
+    now = time_ns(datetime.now(UTC))
+    bad = {7, 50, 51}
+    lines = [
+        encode(point({"agent": f"pc{n}"}, {"f": float(n)}, 946684800000000000 if n in bad else now))
+        for n in range(100)
+    ]
+    writer = V1Writer(cfg)
+    refused = write_isolating(writer, lines, threading.Event())
+    writer.close()
+    assert [index for index, _ in refused] == sorted(bad)
+    assert all("beyond retention policy" in reason for _, reason in refused)
+    rows = influxd.query('SELECT count("f") FROM "host"', database="isolating")
+    assert rows[0].values["count"] == 97
+    influxd.query('DROP DATABASE "isolating"')
