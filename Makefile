@@ -6,9 +6,10 @@ BIN := $(VENV)/bin
 # pip install runs again whenever pyproject.toml is newer than this file.
 STAMP := $(VENV)/.installed
 
-# The real services tests and `make run` start; see collector/localstack.py.
-DEB_BINARIES := /usr/sbin/mosquitto /usr/bin/influxd /usr/bin/victoria-metrics
-DEB_PACKAGES := mosquitto influxdb victoria-metrics
+# The real services tests and `make run` start (see collector/localstack.py), and libfaketime,
+# which gives a test agent a clock 10 years off.
+DEB_BINARIES := /usr/sbin/mosquitto /usr/bin/influxd /usr/bin/victoria-metrics /usr/bin/faketime
+DEB_PACKAGES := mosquitto influxdb victoria-metrics faketime
 MISSING_BINARIES := $(filter-out $(wildcard $(DEB_BINARIES)),$(DEB_BINARIES))
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 

@@ -64,6 +64,12 @@ AGENT = Measurement(
         "probe_errors": Field("int", "", "probes that failed in this report"),
         "outbox_depth": Field("int", "", "messages waiting in the agent's outbox"),
         "outbox_dropped": Field("int", "", "messages the outbox ever dropped at its bounds"),
+        "clock_skew_s": Field(
+            "float", "s", "collector's receive time minus the agent's send time (+: agent late)"
+        ),
+        "clock_skewed": Field(
+            "int", "", "1 when the agent's clock is off by more than the threshold (corrected)"
+        ),
     },
     "the agent's own health, one point per report",
 )

@@ -59,12 +59,19 @@ class BatchSection(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True
     max_delay_s: Annotated[float, Meta(gt=0, le=60)] = 1.0
 
 
+class ClockSection(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """``[clock]``: how far an agent's clock may be off before its timestamps are corrected."""
+
+    max_skew_s: Annotated[float, Meta(gt=0)] = 300.0
+
+
 class CollectorConfig(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """The whole collector configuration."""
 
     mqtt: MqttSection = msgspec.field(default_factory=MqttSection)
     influx: InfluxSection = msgspec.field(default_factory=InfluxSection)
     batch: BatchSection = msgspec.field(default_factory=BatchSection)
+    clock: ClockSection = msgspec.field(default_factory=ClockSection)
 
 
 def load(path: Path | None) -> CollectorConfig:

@@ -18,6 +18,7 @@ from datetime import timedelta
 import msgspec
 
 from agent import wire
+from collector.clock import ClockJudge
 from collector.config import CollectorConfig
 from collector.lineproto import LineProtocolError, encode, encode_all
 from collector.points import dead_letter_point, to_points
@@ -61,8 +62,9 @@ def _salvage_id(payload: bytes) -> str | None:
         return None
 
 
-def decode_stage(incoming: Incoming, max_bytes: int) -> tuple[Entry, str]:
-    """Decode, validate and convert one delivery; return the entry and a reason code if refused."""
+def decode_stage(incoming: Incoming, max_bytes: int, judge: ClockJudge) -> tuple[Entry, str]:
+    """Decode, validate, judge the clock and convert one delivery; return the entry and a
+    reason code if refused."""
     try:
         agent, _ = wire.parse_topic(incoming.topic)
     except wire.WireError as exc:
@@ -71,7 +73,8 @@ def decode_stage(incoming: Incoming, max_bytes: int) -> tuple[Entry, str]:
         message = wire.decode(incoming.topic, incoming.payload, max_bytes=max_bytes)
         if isinstance(message, wire.Ack):
             raise wire.WireError("topic", "an ack is not an agent message")
-        lines = encode_all(to_points(message, incoming.received_at))
+        clock = judge.check(message.sent_at, incoming.received_at, incoming.connected_at)
+        lines = encode_all(to_points(message, incoming.received_at, clock))
     except wire.WireError as exc:
         return Entry(incoming, agent, _salvage_id(incoming.payload), rejection=str(exc)), exc.code
     except LineProtocolError as exc:
@@ -127,6 +130,7 @@ class Collector:
         self.writer = writer if writer is not None else make_writer(cfg.influx)
         self.stats = Stats()
         self.stop_event = threading.Event()
+        self.judge = ClockJudge(cfg.clock.max_skew_s, cfg.mqtt.session_expiry_s)
 
     def run(self) -> None:
         """Process deliveries until ``stop_event`` is set; the batch in hand is finished."""
@@ -157,7 +161,7 @@ class Collector:
                 continue
             if not batch:
                 deadline = time.monotonic() + limit.max_delay_s
-            entry, code = decode_stage(incoming, self.cfg.mqtt.max_payload_bytes)
+            entry, code = decode_stage(incoming, self.cfg.mqtt.max_payload_bytes, self.judge)
             self.stats.add(received=1)
             if code:
                 self.stats.reject(code)

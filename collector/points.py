@@ -23,6 +23,7 @@ from collector.catalogue import (
     STATUS,
     Measurement,
 )
+from collector.clock import UNKNOWN, ClockCheck
 from collector.lineproto import FieldValue, Point, time_ns
 
 _COERCE: dict[str, Callable[[Any], FieldValue]] = {
@@ -63,15 +64,16 @@ def agent_tags(identity: wire.Identity) -> dict[str, str]:
     return {tag: getattr(identity, tag) for tag in AGENT_TAGS}
 
 
-def _host(identity: wire.Identity, facts: wire.HostFacts, at: datetime) -> Point:
+def _host(identity: wire.Identity, facts: wire.HostFacts, at: datetime, clock: ClockCheck) -> Point:
     values = msgspec.structs.asdict(facts)
-    values["boot_time"] = int(facts.boot_time.timestamp())
+    values["boot_time"] = int((facts.boot_time + clock.correction).timestamp())
     return make_point(HOST, agent_tags(identity), values, at)
 
 
-def report_points(report: wire.Report) -> list[Point]:
-    """The agent's health point and one point per fact, all at the measurement time."""
-    at = report.measured_at
+def report_points(report: wire.Report, clock: ClockCheck = UNKNOWN) -> list[Point]:
+    """The agent's health point and one point per fact, all at the measurement time
+    (corrected when the agent's clock is off)."""
+    at = report.measured_at + clock.correction
     points = [
         make_point(
             AGENT,
@@ -82,17 +84,19 @@ def report_points(report: wire.Report) -> list[Point]:
                 "probe_errors": len(report.errors),
                 "outbox_depth": report.outbox_depth,
                 "outbox_dropped": report.outbox_dropped,
+                "clock_skew_s": round(clock.skew_s, 3),
+                "clock_skewed": int(clock.skewed),
             },
             at,
         )
     ]
-    points.extend(_host(report, fact, at) for fact in report.facts)
+    points.extend(_host(report, fact, at, clock) for fact in report.facts)
     return points
 
 
-def inventory_points(inventory: wire.Inventory) -> list[Point]:
+def inventory_points(inventory: wire.Inventory, clock: ClockCheck = UNKNOWN) -> list[Point]:
     """The OS and hardware the inventory describes."""
-    at = inventory.measured_at
+    at = inventory.measured_at + clock.correction
     return [
         make_point(
             OS,
@@ -117,25 +121,29 @@ def inventory_points(inventory: wire.Inventory) -> list[Point]:
     ]
 
 
-def status_points(status: wire.Status, received_at: datetime) -> list[Point]:
+def status_points(
+    status: wire.Status, received_at: datetime, clock: ClockCheck = UNKNOWN
+) -> list[Point]:
     """A connection change.
 
     ``online`` is stamped with the agent's ``sent_at``. ``offline`` usually comes from the
     broker's last will, armed when the agent connected, so its ``sent_at`` is that old
     connect time; the moment the collector heard it is the better estimate of the outage.
     """
-    at = status.sent_at if status.state == "online" else received_at
+    at = status.sent_at + clock.correction if status.state == "online" else received_at
     values = {"state": status.state, "online": int(status.state == "online")}
     return [make_point(STATUS, agent_tags(status), values, at)]
 
 
-def to_points(message: wire.AgentMessage, received_at: datetime) -> list[Point]:
-    """Every point one agent message yields."""
+def to_points(
+    message: wire.AgentMessage, received_at: datetime, clock: ClockCheck = UNKNOWN
+) -> list[Point]:
+    """Every point one agent message yields; ``clock`` says how far off its agent's clock is."""
     if isinstance(message, wire.Report):
-        return report_points(message)
+        return report_points(message, clock)
     if isinstance(message, wire.Inventory):
-        return inventory_points(message)
-    return status_points(message, received_at)
+        return inventory_points(message, clock)
+    return status_points(message, received_at, clock)
 
 
 def dead_letter_point(agent: str, line: str, reason: str, at: datetime) -> Point:

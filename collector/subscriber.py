@@ -26,6 +26,7 @@ class Incoming:
 
     ``session`` numbers the connection it arrived on: a message id (``mid``) is only
     meaningful within one connection, so an ack for an older one must not be sent.
+    ``connected_at`` is when that connection began (the clock-skew rule needs it).
     """
 
     topic: str
@@ -34,6 +35,7 @@ class Incoming:
     qos: int
     received_at: datetime
     session: int
+    connected_at: datetime
 
 
 class Subscriber:
@@ -53,6 +55,7 @@ class Subscriber:
             manual_ack=True,
         )
         self._session = 0
+        self._connected_at = wire.now()
         self._lock = threading.Lock()
         self.subscribed = threading.Event()
         self.conn.client.on_message = self._on_message
@@ -70,6 +73,7 @@ class Subscriber:
     def _on_connected(self) -> None:
         with self._lock:
             self._session += 1
+        self._connected_at = wire.now()
         topics = [
             (wire.subscription(kind, self.share_group), SubscribeOptions(qos=1))
             for kind in AGENT_KINDS
@@ -94,6 +98,7 @@ class Subscriber:
                 message.qos,
                 wire.now(),
                 self._session,
+                self._connected_at,
             )
         )
 

@@ -43,13 +43,14 @@ def host_facts(**overrides: Any) -> wire.HostFacts:
 
 
 def report(message_id: str = "r0001", *, at: datetime = T0, **overrides: Any) -> wire.Report:
-    """A report holding one host fact."""
+    """A report holding one host fact, measured ``at`` and sent now (as from an outbox: an
+    agent with a right clock replaying an old report)."""
     facts = overrides.pop("facts", None)
     return wire.Report(
         **identity(**overrides),
         id=message_id,
         measured_at=at,
-        sent_at=at,
+        sent_at=wire.now(),
         interval_s=60,
         agent_version="0.1.0",
         facts=[host_facts()] if facts is None else facts,

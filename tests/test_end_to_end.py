@@ -219,7 +219,9 @@ def test_redelivered_report_overwrites_itself(
     collector: Collector, raw: RawClient, reader: QueryClient
 ) -> None:
     payload = wire.encode(report("dup1"))
-    later = wire.encode(msgspec.structs.replace(report("dup1"), sent_at=T0 + timedelta(hours=1)))
+    # The agent's resend: same message, sent_at renewed.
+    resend_at = wire.now() + timedelta(seconds=2)
+    later = wire.encode(msgspec.structs.replace(report("dup1"), sent_at=resend_at))
     raw.publish(wire.topic("tan-an-pc07", "report"), payload)
     raw.publish(wire.topic("tan-an-pc07", "report"), later)
     wait_until(lambda: collector.stats.stored == 2, what="both copies stored")

@@ -7,7 +7,7 @@ from datetime import timedelta
 from agent import wire
 from collector.catalogue import AGENT_TAGS, CATALOGUE
 from collector.lineproto import Point, time_ns
-from collector.points import to_points
+from collector.points import dead_letter_point, to_points
 from tests.factories import T0, host_facts, identity, report
 
 PYTHON_TYPES = {"float": float, "int": int, "str": str, "bool": bool}
@@ -44,12 +44,11 @@ def _conforms(point: Point) -> None:
 
 
 def test_every_point_is_in_the_catalogue_with_its_type() -> None:
-    measurements = set()
-    for message in _messages():
-        for point in to_points(message, T0):
-            _conforms(point)
-            measurements.add(point.measurement)
-    assert measurements == set(CATALOGUE)
+    points = [point for message in _messages() for point in to_points(message, T0)]
+    points.append(dead_letter_point("tan-an-pc07", "host,agent=x f=1 1", "400: conflict", T0))
+    for point in points:
+        _conforms(point)
+    assert {point.measurement for point in points} == set(CATALOGUE)
 
 
 def test_integral_floats_stay_floats() -> None:
@@ -72,6 +71,8 @@ def test_report_values_are_exact() -> None:
         "probe_errors": 0,
         "outbox_depth": 0,
         "outbox_dropped": 0,
+        "clock_skew_s": 0.0,
+        "clock_skewed": 0,
     }
 
 

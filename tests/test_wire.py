@@ -57,7 +57,8 @@ def _code(topic: str, payload: bytes, max_bytes: int = wire.MAX_PAYLOAD_BYTES) -
     return caught.value.code
 
 
-GOOD = wire.encode(report())
+REPORT = report()
+GOOD = wire.encode(REPORT)
 TOPIC = wire.topic("tan-an-pc07", "report")
 
 
@@ -82,7 +83,7 @@ def test_refusals_have_a_reason_code(topic: str, payload: bytes, code: str) -> N
 
 def test_oversized_is_refused_before_parsing() -> None:
     assert _code(TOPIC, GOOD, max_bytes=len(GOOD) - 1) == "oversized"
-    assert wire.decode(TOPIC, GOOD, max_bytes=len(GOOD)) == report()
+    assert wire.decode(TOPIC, GOOD, max_bytes=len(GOOD)) == REPORT
 
 
 @pytest.mark.parametrize("bad", ["a\nb", "tab\there", "ends-in\\", ""])

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import psutil
 
-from agent.probes.osinfo import os_identity, system_disk
+from agent.probes.osinfo import os_identity, system_disk, uptime_s
 from agent.wire import Fact, HostFacts
 
 _MB = 1024 * 1024
@@ -31,7 +31,10 @@ class HostProbe:
 
     def collect(self) -> list[Fact]:
         """One reading of the host's state."""
-        boot = psutil.boot_time()
+        uptime = uptime_s()
+        # Boot time on this machine's own wall clock, consistent with its other timestamps
+        # (the collector corrects them together when that clock is off).
+        boot = time.time() - uptime
         memory = psutil.virtual_memory()
         disk = psutil.disk_usage(self._disk)
         return [
@@ -40,8 +43,8 @@ class HostProbe:
                 os_name=self._os.name,
                 os_version=self._os.version,
                 os_build=self._os.build,
-                boot_time=datetime.fromtimestamp(boot, UTC),
-                uptime_s=round(max(0.0, time.time() - boot), 3),
+                boot_time=datetime.fromtimestamp(round(boot), UTC),
+                uptime_s=round(uptime, 3),
                 cpu_pct=psutil.cpu_percent(interval=None),
                 cpu_count=psutil.cpu_count() or 1,
                 mem_total_mb=round(memory.total / _MB, 1),

@@ -16,8 +16,20 @@ class OsIdentity(Struct, frozen=True, kw_only=True):
 
 
 if sys.platform == "win32":
-    from agent.probes.osinfo_windows import cpu_model, os_identity, state_dir, system_disk
+    from agent.probes.osinfo_windows import (
+        cpu_model,
+        os_identity,
+        state_dir,
+        system_disk,
+        uptime_s,
+    )
 else:
-    from agent.probes.osinfo_linux import cpu_model, os_identity, state_dir, system_disk
+    from agent.probes.osinfo_linux import (
+        cpu_model,
+        os_identity,
+        state_dir,
+        system_disk,
+        uptime_s,
+    )
 
-__all__ = ["OsIdentity", "cpu_model", "os_identity", "state_dir", "system_disk"]
+__all__ = ["OsIdentity", "cpu_model", "os_identity", "state_dir", "system_disk", "uptime_s"]

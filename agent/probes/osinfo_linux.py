@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import platform
 import shlex
+import time
 from pathlib import Path
 
 from agent.probes import osinfo
@@ -71,3 +72,12 @@ def state_dir() -> Path:
         return Path("/var/lib/wardwatch")
     base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
     return Path(base) / "wardwatch"
+
+
+def uptime_s() -> float:
+    """Seconds since boot, suspend included, from the kernel's boot clock.
+
+    Not ``now - psutil.boot_time()``: that mixes the wall clock of today with the wall clock
+    of the boot, and is wrong by any jump in between (an NTP fix of a dead clock battery).
+    """
+    return time.clock_gettime(time.CLOCK_BOOTTIME)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from pathlib import Path
 
 from agent.probes import osinfo
@@ -56,3 +57,10 @@ def cpu_model() -> str:
 def state_dir() -> Path:
     """Where the agent keeps its state: %ProgramData%\\wardwatch."""
     return Path(os.environ.get("PROGRAMDATA", r"C:\ProgramData")) / "wardwatch"
+
+
+def uptime_s() -> float:
+    """Seconds since boot (psutil derives the boot time from the tick count)."""
+    import psutil
+
+    return max(0.0, time.time() - psutil.boot_time())
