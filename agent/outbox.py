@@ -18,8 +18,8 @@ import sqlite3
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import msgspec
 
@@ -56,8 +56,7 @@ class OutboxError(Exception):
     """The outbox file cannot be opened or used; the message names the file."""
 
 
-@dataclass(frozen=True)
-class Entry:
+class Entry(NamedTuple):
     """One message due for publishing."""
 
     id: str

@@ -8,7 +8,6 @@ Run ``python -m agent.wire`` to print the JSON Schema that ``agent/wire.schema.j
 
 from __future__ import annotations
 
-import json
 import re
 import sys
 import uuid
@@ -297,6 +296,8 @@ def json_schema() -> dict[str, object]:
 
 def schema_text() -> str:
     """The committed schema file's exact text."""
+    import json  # only for generating the schema file; the agent never needs it
+
     return json.dumps(json_schema(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
