@@ -188,12 +188,13 @@ class Collector:
                 refused[entry.agent].append(wire.Rejection(id=entry.message_id, reason=reason))
             else:
                 stored[entry.agent].append(entry.message_id)
+        # Counted before the agents hear of it, so whoever sees an ack sees it counted.
+        accepted = sum(1 for entry in batch if not entry.rejection)
+        self.stats.add(stored=accepted, points=points, batches=1)
         for agent in stored.keys() | refused.keys():
             self.subscriber.publish_ack(
                 wire.Ack(agent=agent, stored=stored[agent], rejected=refused[agent])
             )
-        accepted = sum(1 for entry in batch if not entry.rejection)
-        self.stats.add(stored=accepted, points=points, batches=1)
 
     def _store(self, accepted: list[Entry]) -> bool:
         """Write the accepted entries' points; dead-letter each point InfluxDB refuses for

@@ -157,3 +157,20 @@ def test_agent_never_loads_the_influxdb_client() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+def test_once_keeps_an_unacked_report_and_the_next_run_sends_it(
+    tmp_path: Path, mosquitto: Mosquitto, influxd: Influxd, influx_db: str
+) -> None:
+    config = write_agent_config(tmp_path / "agent.toml", mosquitto.url)
+    first = run_agent("--config", str(config), "--once", "--deadline", "2", timeout_s=30)
+    assert first.returncode == 1
+    assert "(1 message(s) wait in the outbox)" in first.stderr
+    cfg = collector_config(mosquitto.url, influxd.url, influx_db)
+    with running_collector(cfg) as collector:
+        second = run_agent("--config", str(config), "--once")
+        assert second.returncode == 0, second.stderr
+        wait_until(lambda: collector.stats.stored == 2, what="both reports counted")
+    reader = QueryClient(InfluxSection(url=influxd.url, database=influx_db))
+    assert reader.query('SELECT count("uptime_s") FROM "host"')[0].values["count"] == 2
+    reader.close()
