@@ -46,10 +46,11 @@ CREATE TABLE IF NOT EXISTS dropped (
 );
 """
 
-_DECODERS: dict[str, msgspec.json.Decoder[wire.Report] | msgspec.json.Decoder[wire.Inventory]] = {
+DECODERS: dict[str, msgspec.json.Decoder[wire.Report] | msgspec.json.Decoder[wire.Inventory]] = {
     "report": msgspec.json.Decoder(wire.Report),
     "inventory": msgspec.json.Decoder(wire.Inventory),
 }
+"""How a stored payload is read back, by the ``kind`` column of its row."""
 
 
 class OutboxError(Exception):
@@ -194,7 +195,7 @@ class Outbox:
                     "SELECT payload FROM outbox WHERE agent = ? AND id = ?",
                     (self.agent, message_id),
                 ).fetchone()
-                message = _DECODERS[kind].decode(payload)
+                message = DECODERS[kind].decode(payload)
                 fresh = wire.encode(msgspec.structs.replace(message, sent_at=wire.now()))
                 topic = wire.topic(self.agent, "report" if kind == "report" else "inventory")
                 entries.append(Entry(message_id, topic, fresh, retain))

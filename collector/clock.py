@@ -31,7 +31,9 @@ class ClockCheck:
         """What to add to the agent's timestamps: the skew in whole seconds, when skewed.
 
         Whole seconds, so that the same message received twice, a few milliseconds apart in
-        delay, still yields the same corrected timestamp (and overwrites itself).
+        delay, almost always yields the same corrected timestamp and overwrites itself. Only a
+        skew within those milliseconds of a half second can round both ways and leave a second
+        point; an estimate measured by the collector cannot be fully deterministic.
         """
         return timedelta(seconds=round(self.skew_s)) if self.skewed else NO_CORRECTION
 
