@@ -15,6 +15,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 
 FieldValue = float | int | str | bool
 
@@ -58,6 +59,23 @@ def _tag_text(kind: str, text: str) -> str:
     return text.translate(_KEY_ESCAPES)
 
 
+# Cached because they repeat: an agent's series is the same in every report, and field keys
+# come from the catalogue. Errors are raised, never cached, so each bad value is reported.
+@lru_cache(maxsize=16384)
+def _series(measurement: str, tags: tuple[tuple[str, str], ...]) -> str:
+    """``measurement,tag=value,...`` escaped, tags sorted as InfluxDB prefers."""
+    _check("measurement", measurement)
+    parts = [measurement.translate(_MEASUREMENT_ESCAPES)]
+    for key, value in sorted(tags):
+        parts.append(f",{_tag_text('tag key', key)}={_tag_text(f'tag {key!r}', value)}")
+    return "".join(parts)
+
+
+@lru_cache(maxsize=1024)
+def _field_key(key: str) -> str:
+    return _tag_text("field key", key)
+
+
 def _field_value(key: str, value: FieldValue) -> str:
     # bool before int: True is an int to Python, but a boolean to InfluxDB.
     if isinstance(value, bool):
@@ -74,17 +92,13 @@ def _field_value(key: str, value: FieldValue) -> str:
 
 
 def encode(point: Point) -> str:
-    """One line of line protocol for ``point`` (tags sorted, as InfluxDB prefers)."""
-    _check("measurement", point.measurement)
-    parts = [point.measurement.translate(_MEASUREMENT_ESCAPES)]
-    for key, value in sorted(point.tags):
-        parts.append(f",{_tag_text('tag key', key)}={_tag_text(f'tag {key!r}', value)}")
+    """One line of line protocol for ``point``."""
     if not point.fields:
         raise LineProtocolError(f"point of {point.measurement!r} has no field")
     fields = ",".join(
-        f"{_tag_text('field key', key)}={_field_value(key, value)}" for key, value in point.fields
+        f"{_field_key(key)}={_field_value(key, value)}" for key, value in point.fields
     )
-    return f"{''.join(parts)} {fields} {point.time_ns}"
+    return f"{_series(point.measurement, point.tags)} {fields} {point.time_ns}"
 
 
 def encode_all(points: Iterable[Point]) -> list[str]:
