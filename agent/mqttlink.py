@@ -45,10 +45,12 @@ class Connection:
         keepalive_s: int,
         session_expiry_s: int,
         manual_ack: bool = False,
+        receive_maximum: int = 0,
     ) -> None:
         self.address = BrokerAddress(url)
         self.keepalive_s = keepalive_s
         self.session_expiry_s = session_expiry_s
+        self.receive_maximum = receive_maximum
         self.client = paho.Client(
             CallbackAPIVersion.VERSION2,
             client_id=client_id,
@@ -76,6 +78,9 @@ class Connection:
         """Connect in the background; paho keeps reconnecting until ``stop``."""
         properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
         properties.SessionExpiryInterval = self.session_expiry_s
+        if self.receive_maximum:
+            # How many QoS 1 messages the broker may send before we acknowledge one.
+            properties.ReceiveMaximum = self.receive_maximum
         self.client.connect_async(
             self.address.host,
             self.address.port,

@@ -19,6 +19,11 @@ log = logging.getLogger("wardwatch.collector.mqtt")
 
 AGENT_KINDS: tuple[wire.Kind, ...] = ("report", "inventory", "status")
 
+RECEIVE_MAXIMUM = 20_000
+"""Unacknowledged deliveries the broker may have in flight to this collector. Acks wait for the
+batch's write, so this must hold a whole batch (a report is about 2 points, a batch at most
+5,000 by default) with room for the next; paho and MQTT cap it below 65,535."""
+
 
 @dataclass(frozen=True, slots=True)
 class Incoming:
@@ -53,6 +58,7 @@ class Subscriber:
             keepalive_s=cfg.keepalive_s,
             session_expiry_s=cfg.session_expiry_s,
             manual_ack=True,
+            receive_maximum=RECEIVE_MAXIMUM,
         )
         self._session = 0
         self._connected_at = wire.now()
