@@ -50,9 +50,12 @@ test: deps venv
 run: deps venv
 	$(BIN)/python -m collector.localrun --dir .run $(RUN_ARGS)
 
-# bench: measurements printed side by side; never part of `make test`.
+# bench: InfluxDB's ceiling, the collector's throughput and latency with the fleet simulator, and
+# the agent's footprint, in one run (~5 min); a table, also in bench-results/latest.md.
+# Never part of `make test`. e.g. make bench BENCH_ARGS=--quick
+BENCH_ARGS ?=
 bench: deps venv
-	$(BIN)/python -m tests.benchmarks.agent_footprint
+	$(BIN)/python -m tests.benchmarks.run_all $(BENCH_ARGS)
 
 # lint: style, formatting and types; changes nothing.
 lint: venv

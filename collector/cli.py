@@ -9,7 +9,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from agent.tomlconfig import ConfigError
-from collector import config
+from collector import config, simulate
 from collector.influxql import QueryClient, QueryError
 from collector.status import fleet_status, render_table
 
@@ -34,12 +34,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--config", type=Path, metavar="FILE", help="the collector's TOML config (for [influx])"
     )
     status.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    simulate.add_parser(commands)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``wardwatch``; returns the process exit code."""
     args = build_parser().parse_args(argv)
+    if args.command == "simulate":
+        return simulate.run(args)
     try:
         cfg = config.load(args.config)
     except ConfigError as exc:
