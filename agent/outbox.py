@@ -40,6 +40,7 @@ CREATE TABLE IF NOT EXISTS outbox (
     payload BLOB NOT NULL,
     UNIQUE (agent, id)
 );
+CREATE INDEX IF NOT EXISTS outbox_agent_seq ON outbox (agent, seq);
 CREATE TABLE IF NOT EXISTS dropped (
     agent TEXT PRIMARY KEY,
     count INTEGER NOT NULL
@@ -96,6 +97,12 @@ class Outbox:
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.execute("PRAGMA busy_timeout=10000")
             self._db.executescript(_SCHEMA)
+            # Kept in memory so that a deep outbox (days without a line) does not cost a scan
+            # per report. Another process adding rows for the same agent (--once beside the
+            # service) only makes the bound a little loose until the next start.
+            (self._bytes,) = self._db.execute(
+                "SELECT COALESCE(SUM(length(payload)), 0) FROM outbox WHERE agent = ?", (agent,)
+            ).fetchone()
         except (OSError, sqlite3.Error) as exc:
             raise OutboxError(
                 f"outbox {path}: cannot open: {exc}; set [outbox] path to a writable file"
@@ -112,7 +119,7 @@ class Outbox:
         payload = wire.encode(message)
         with self._lock, self._db:
             self._db.execute("BEGIN IMMEDIATE")
-            self._db.execute(
+            inserted = self._db.execute(
                 "INSERT OR IGNORE INTO outbox (agent, id, kind, retain, measured_at, payload) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
                 (
@@ -123,37 +130,31 @@ class Outbox:
                     message.measured_at.timestamp(),
                     payload,
                 ),
-            )
+            ).rowcount
+            self._bytes += len(payload) * inserted
             self._enforce_bounds()
 
     def _enforce_bounds(self) -> None:
-        """Delete the oldest rows past the age limit, then past the size limit; count them."""
+        """Delete the oldest rows while they are past the age limit or the outbox is past its
+        size limit; count them. Reads only the rows it deletes, and one more."""
         cutoff = time.time() - self.max_age_s
-        dropped = self._db.execute(
-            "DELETE FROM outbox WHERE agent = ? AND measured_at < ?", (self.agent, cutoff)
-        ).rowcount
-        (total,) = self._db.execute(
-            "SELECT COALESCE(SUM(length(payload)), 0) FROM outbox WHERE agent = ?", (self.agent,)
-        ).fetchone()
-        if total > self.max_bytes:
-            excess = total - self.max_bytes
-            rows = self._db.execute(
-                "SELECT seq, length(payload) FROM outbox WHERE agent = ? ORDER BY seq",
-                (self.agent,),
-            )
-            doomed: list[int] = []
-            for seq, size in rows:
-                if excess <= 0:
-                    break
-                doomed.append(seq)
-                excess -= size
+        doomed: list[int] = []
+        rows = self._db.execute(
+            "SELECT seq, measured_at, length(payload) FROM outbox WHERE agent = ? ORDER BY seq",
+            (self.agent,),
+        )
+        for seq, measured_at, size in rows:
+            if measured_at >= cutoff and self._bytes <= self.max_bytes:
+                break
+            doomed.append(seq)
+            self._bytes -= size
+        rows.close()
+        if doomed:
             self._db.executemany("DELETE FROM outbox WHERE seq = ?", [(s,) for s in doomed])
-            dropped += len(doomed)
-        if dropped:
             self._db.execute(
                 "INSERT INTO dropped (agent, count) VALUES (?, ?) "
                 "ON CONFLICT (agent) DO UPDATE SET count = count + excluded.count",
-                (self.agent, dropped),
+                (self.agent, len(doomed)),
             )
 
     def depth(self) -> int:
@@ -181,14 +182,18 @@ class Outbox:
         """
         now = time.monotonic() if now is None else now
         with self._lock:
+            wanted: list[tuple[str, str, bool]] = []
+            # Oldest first, stopping as soon as enough are due: after a reconnect that is the
+            # first MAX_PER_FLUSH rows, in steady state the few in flight and one more.
             rows = self._db.execute(
                 "SELECT id, kind, retain FROM outbox WHERE agent = ? ORDER BY seq", (self.agent,)
-            ).fetchall()
-            wanted = [
-                (message_id, kind, bool(retain))
-                for message_id, kind, retain in rows
-                if now - self._sent.get(message_id, -float("inf")) >= self.resend_after_s
-            ][:MAX_PER_FLUSH]
+            )
+            for message_id, kind, retain in rows:
+                if now - self._sent.get(message_id, -float("inf")) >= self.resend_after_s:
+                    wanted.append((message_id, kind, bool(retain)))
+                    if len(wanted) == MAX_PER_FLUSH:
+                        break
+            rows.close()
             entries = []
             for message_id, kind, retain in wanted:
                 (payload,) = self._db.execute(
@@ -218,9 +223,12 @@ class Outbox:
             self._db.execute("BEGIN IMMEDIATE")
             removed = 0
             for message_id in ids:
-                removed += self._db.execute(
-                    "DELETE FROM outbox WHERE agent = ? AND id = ?", (self.agent, message_id)
-                ).rowcount
+                for (size,) in self._db.execute(
+                    "DELETE FROM outbox WHERE agent = ? AND id = ? RETURNING length(payload)",
+                    (self.agent, message_id),
+                ).fetchall():
+                    removed += 1
+                    self._bytes -= size
                 self._sent.pop(message_id, None)
             self.rejected.extend(ack.rejected)
             self._settled.notify_all()
