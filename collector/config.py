@@ -27,7 +27,7 @@ class MqttSection(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True)
     client_id: Name = "wardwatch-collector-1"
     share_group: Name = "wardwatch"
     keepalive_s: Annotated[int, Meta(ge=5, le=3600)] = 60
-    session_expiry_s: Annotated[int, Meta(ge=60)] = 7 * 86400
+    session_expiry_s: Annotated[int, Meta(ge=60)] = 3600
     max_payload_bytes: Annotated[int, Meta(ge=1024)] = wire.MAX_PAYLOAD_BYTES
 
 

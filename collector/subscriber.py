@@ -80,8 +80,12 @@ class Subscriber:
         with self._lock:
             self._session += 1
         self._connected_at = wire.now()
+        # retainHandling=2: no retained copies at subscribe time. Every message reaches us live
+        # or from the session queue (and inventories through the outbox as well); replaying the
+        # retained statuses at each (re)subscription would stamp a new "offline" point for
+        # every silent agent at every collector restart.
         topics = [
-            (wire.subscription(kind, self.share_group), SubscribeOptions(qos=1))
+            (wire.subscription(kind, self.share_group), SubscribeOptions(qos=1, retainHandling=2))
             for kind in AGENT_KINDS
         ]
         self.conn.client.subscribe(topics)
