@@ -15,11 +15,12 @@ import pytest
 from agent import wire
 from agent.config import MqttSection
 from collector.config import InfluxSection
+from collector.fleet import SITES, build_fleet, site_names
 from collector.influxql import QueryClient
 from collector.lineproto import time_ns
 from collector.localstack import Influxd, Mosquitto
 from collector.pipeline import Collector
-from collector.simulate import SITES, Simulator, build_fleet, load_config, site_names
+from collector.simulate import Simulator, load_config
 from tests.helpers import collector_config, running_collector, wait_until
 
 NOW = datetime(2026, 11, 2, 3, 0, tzinfo=UTC)

@@ -14,10 +14,10 @@ import time
 from dataclasses import dataclass
 
 from collector.config import InfluxSection
+from collector.fleet import build_fleet, sample_reports
 from collector.lineproto import encode_all
 from collector.localstack import Influxd
 from collector.points import to_points
-from collector.simulate import build_fleet, sample_reports
 from collector.writer import V1Writer
 from tests.benchmarks.common import CpuMeter
 

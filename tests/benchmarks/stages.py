@@ -12,9 +12,9 @@ import time
 from dataclasses import dataclass
 
 from agent import wire
+from collector.fleet import build_fleet, sample_reports
 from collector.lineproto import encode_all
 from collector.points import to_points
-from collector.simulate import build_fleet, sample_reports
 
 
 @dataclass
