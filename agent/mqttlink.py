@@ -74,8 +74,9 @@ class Connection:
         """Call ``callback()`` from the network thread after every successful (re)connect."""
         self._on_connected.append(callback)
 
-    def start(self) -> None:
-        """Connect in the background; paho keeps reconnecting until ``stop``."""
+    def open(self) -> None:
+        """Begin connecting, without a network thread: for a caller that runs its own loop
+        (paho's loop_read/loop_write), as the fleet simulator does for thousands of clients."""
         properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
         properties.SessionExpiryInterval = self.session_expiry_s
         if self.receive_maximum:
@@ -88,6 +89,10 @@ class Connection:
             clean_start=self.session_expiry_s == 0,
             properties=properties,
         )
+
+    def start(self) -> None:
+        """Connect in the background; paho keeps reconnecting until ``stop``."""
+        self.open()
         self.client.loop_start()
 
     def stop(self) -> None:

@@ -51,8 +51,6 @@ from typing import Any, Final, Literal, TextIO
 
 import msgspec
 from msgspec import Struct
-from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
 
 from agent import tomlconfig, wire
 from agent.config import AgentConfig, MqttSection
@@ -70,8 +68,6 @@ AGENT_SEAMS: Final = """\
 Agent cannot be run as-is for many agents in one process: Agent.run_forever() blocks its thread
 with its own clock, and Connection.start() calls paho's loop_start(), one network thread per
 agent. The seams that would let the simulator (or any host of many agents) drive Agent itself:
-  * Connection.open(): connect_async() + reconnect() without loop_start(), so an external loop
-    can own the socket (today start() does both; the simulator repeats its connect arguments);
   * Agent.tick(now) -> float: one step of run_forever (report when due, flush due resends),
     returning when it next needs to run, and Agent.goodbye(): the offline status of its stop;
   * Agent(..., inventory=...): an injectable inventory source, as probes already are
@@ -568,18 +564,7 @@ class Simulator:
     def _open(self, agent: SimulatedAgent) -> None:
         """Connection.start() without paho's network thread: this loop owns the socket."""
         conn = agent.conn
-        properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
-        properties.SessionExpiryInterval = conn.session_expiry_s
-        receive_maximum = getattr(conn, "receive_maximum", 0)  # as Connection.start()
-        if receive_maximum:
-            properties.ReceiveMaximum = receive_maximum
-        conn.client.connect_async(
-            conn.address.host,
-            conn.address.port,
-            keepalive=conn.keepalive_s,
-            clean_start=conn.session_expiry_s == 0,
-            properties=properties,
-        )
+        conn.open()
         self._connecting += 1
         try:
             conn.client.reconnect()

@@ -12,6 +12,8 @@ from typing import TypeVar
 
 import pytest
 
+from collector.config import InfluxSection
+from collector.influxql import QueryClient
 from collector.localstack import (
     Influxd,
     LocalService,
@@ -20,6 +22,8 @@ from collector.localstack import (
     VictoriaMetrics,
     free_port,
 )
+from collector.pipeline import Collector
+from tests.helpers import collector_config, running_collector
 
 S = TypeVar("S", bound=LocalService)
 
@@ -64,3 +68,18 @@ def influx_db(influxd: Influxd) -> Iterator[str]:
 def victoria(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VictoriaMetrics]:
     """One VictoriaMetrics for the session: a server that accepts InfluxDB's v2 write API."""
     yield from _running(VictoriaMetrics(tmp_path_factory.mktemp("victoria"), free_port()))
+
+
+@pytest.fixture
+def reader(influxd: Influxd, influx_db: str) -> Iterator[QueryClient]:
+    """InfluxQL access to the test's database, with the collector's own query client."""
+    client = QueryClient(InfluxSection(url=influxd.url, database=influx_db))
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def collector(mosquitto: Mosquitto, influxd: Influxd, influx_db: str) -> Iterator[Collector]:
+    """A collector with default settings, in a thread of the test process, already subscribed."""
+    with running_collector(collector_config(mosquitto.url, influxd.url, influx_db)) as running:
+        yield running

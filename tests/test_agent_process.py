@@ -6,7 +6,6 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -39,12 +38,6 @@ def run_agent(*args: str, timeout_s: float = 60) -> subprocess.CompletedProcess[
         text=True,
         timeout=timeout_s,
     )
-
-
-@pytest.fixture
-def collector(mosquitto: Mosquitto, influxd: Influxd, influx_db: str) -> Iterator[Collector]:
-    with running_collector(collector_config(mosquitto.url, influxd.url, influx_db)) as running:
-        yield running
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -15,13 +14,12 @@ import pytest
 
 from agent import wire
 from collector.clock import ClockJudge
-from collector.config import InfluxSection
 from collector.influxql import QueryClient, quote_string
 from collector.lineproto import time_ns
-from collector.localstack import Influxd, Mosquitto
+from collector.localstack import Mosquitto
 from collector.pipeline import Collector
 from tests.factories import T0, report
-from tests.helpers import RawClient, collector_config, running_collector, wait_until
+from tests.helpers import RawClient, wait_until
 
 DAY = timedelta(days=1)
 judge = ClockJudge(max_skew_s=300, max_wait_s=7 * 86400)
@@ -50,19 +48,6 @@ def test_correction_is_whole_seconds_so_redelivery_collapses() -> None:
     a = judge.check(T0, T0 + timedelta(hours=2, milliseconds=120), T0 - DAY)
     b = judge.check(T0, T0 + timedelta(hours=2, milliseconds=380), T0 - DAY)
     assert a.correction == b.correction == timedelta(hours=2)
-
-
-@pytest.fixture
-def collector(mosquitto: Mosquitto, influxd: Influxd, influx_db: str) -> Iterator[Collector]:
-    with running_collector(collector_config(mosquitto.url, influxd.url, influx_db)) as running:
-        yield running
-
-
-@pytest.fixture
-def reader(influxd: Influxd, influx_db: str) -> Iterator[QueryClient]:
-    client = QueryClient(InfluxSection(url=influxd.url, database=influx_db))
-    yield client
-    client.close()
 
 
 @pytest.mark.parametrize("offset", ["-3650d", "+3650d"])

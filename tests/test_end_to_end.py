@@ -41,13 +41,6 @@ class FixedProbe:
 
 
 @pytest.fixture
-def reader(influxd: Influxd, influx_db: str) -> Iterator[QueryClient]:
-    client = QueryClient(InfluxSection(url=influxd.url, database=influx_db))
-    yield client
-    client.close()
-
-
-@pytest.fixture
 def collector(mosquitto: Mosquitto, influxd: Influxd, influx_db: str) -> Iterator[Collector]:
     cfg = collector_config(mosquitto.url, influxd.url, influx_db, mqtt={"max_payload_bytes": 4096})
     with running_collector(cfg) as running:

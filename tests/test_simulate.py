@@ -6,37 +6,20 @@ import subprocess
 import sys
 import threading
 from collections import Counter, defaultdict
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-import pytest
-
 from agent import wire
 from agent.config import MqttSection
-from collector.config import InfluxSection
 from collector.fleet import SITES, build_fleet, site_names
 from collector.influxql import QueryClient
 from collector.lineproto import time_ns
-from collector.localstack import Influxd, Mosquitto
+from collector.localstack import Mosquitto
 from collector.pipeline import Collector
 from collector.simulate import Simulator, load_config
-from tests.helpers import collector_config, running_collector, wait_until
+from tests.helpers import wait_until
 
 NOW = datetime(2026, 11, 2, 3, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def reader(influxd: Influxd, influx_db: str) -> Iterator[QueryClient]:
-    client = QueryClient(InfluxSection(url=influxd.url, database=influx_db))
-    yield client
-    client.close()
-
-
-@pytest.fixture
-def collector(mosquitto: Mosquitto, influxd: Influxd, influx_db: str) -> Iterator[Collector]:
-    with running_collector(collector_config(mosquitto.url, influxd.url, influx_db)) as running:
-        yield running
 
 
 def test_fleet_is_deterministic_and_plausible() -> None:
