@@ -454,9 +454,7 @@ class Simulator:
         self._pending = list(reversed(self.agents))
 
     def _loop(self) -> None:
-        next_tick = time.monotonic()
-        next_progress = time.monotonic() + PROGRESS_EVERY_S
-        next_resend_sweep = time.monotonic() + self._sweep_every()
+        self._schedule_periodic()
         deadline = math.inf if self._duration_s is None else self._started_at + self._duration_s
         while not self._stop.is_set():
             now = time.monotonic()
@@ -476,16 +474,27 @@ class Simulator:
                 heapq.heapify(self._heap)
             self._start_some(now)
             self._report_due(now)
-            if now >= next_tick:
-                self._tick(now)
-                next_tick = now + 1.0
-            if now >= next_resend_sweep:
-                self._resend_sweep()
-                next_resend_sweep = now + self._sweep_every()
-            if now >= next_progress:
-                self._print_progress()
-                next_progress = now + PROGRESS_EVERY_S
-            self._serve(self._timeout(now, next_tick))
+            self._periodic(now)
+            self._serve(self._timeout(now, self._next_tick))
+
+    def _schedule_periodic(self) -> None:
+        now = time.monotonic()
+        self._next_tick = now
+        self._next_resend_sweep = now + self._sweep_every()
+        self._next_progress = now + PROGRESS_EVERY_S
+
+    def _periodic(self, now: float) -> None:
+        """What the run loop and the stop loop both do on schedule: the 1 s tick, the resend
+        sweep and the progress line."""
+        if now >= self._next_tick:
+            self._tick(now)
+            self._next_tick = now + 1.0
+        if now >= self._next_resend_sweep:
+            self._resend_sweep()
+            self._next_resend_sweep = now + self._sweep_every()
+        if now >= self._next_progress:
+            self._print_progress()
+            self._next_progress = now + PROGRESS_EVERY_S
 
     def _sweep_every(self) -> float:
         return max(1.0, self.resend_after_s / 5)
@@ -704,9 +713,7 @@ class Simulator:
                 file=self.progress,
                 flush=True,
             )
-        next_tick = time.monotonic()
-        next_resend_sweep = time.monotonic() + self._sweep_every()
-        next_progress = time.monotonic() + PROGRESS_EVERY_S
+        self._schedule_periodic()
         while (
             self.counters.outstanding
             and time.monotonic() < drain_until
@@ -714,15 +721,7 @@ class Simulator:
             and self.counters.connected
         ):
             now = time.monotonic()
-            if now >= next_tick:
-                self._tick(now)
-                next_tick = now + 1.0
-            if now >= next_resend_sweep:
-                self._resend_sweep()
-                next_resend_sweep = now + self._sweep_every()
-            if now >= next_progress:
-                self._print_progress()
-                next_progress = now + PROGRESS_EVERY_S
+            self._periodic(now)
             self._serve(0.05)
         for agent in self.agents:
             agent.stopping = True
