@@ -113,8 +113,16 @@ class Outbox:
         with self._lock:
             self._db.close()
 
-    def add(self, message: wire.Report | wire.Inventory, *, retain: bool = False) -> None:
-        """Commit a message to disk; then drop the oldest if the outbox is past its bounds."""
+    def make_room(self, size: int) -> None:
+        """Drop what the bounds require before a message of about ``size`` bytes is added, so
+        that a report made now can carry a drop count that includes its own room."""
+        with self._lock, self._db:
+            self._db.execute("BEGIN IMMEDIATE")
+            self._enforce_bounds(reserve=size)
+
+    def add(self, message: wire.Report | wire.Inventory, *, retain: bool = False) -> int:
+        """Commit a message to disk; then drop the oldest if the outbox is past its bounds.
+        Returns the message's size in bytes."""
         kind = "report" if isinstance(message, wire.Report) else "inventory"
         payload = wire.encode(message)
         with self._lock, self._db:
@@ -133,8 +141,9 @@ class Outbox:
             ).rowcount
             self._bytes += len(payload) * inserted
             self._enforce_bounds()
+        return len(payload)
 
-    def _enforce_bounds(self) -> None:
+    def _enforce_bounds(self, reserve: int = 0) -> None:
         """Delete the oldest rows while they are past the age limit or the outbox is past its
         size limit; count them. Reads only the rows it deletes, and one more."""
         cutoff = time.time() - self.max_age_s
@@ -144,7 +153,7 @@ class Outbox:
             (self.agent,),
         )
         for seq, measured_at, size in rows:
-            if measured_at >= cutoff and self._bytes <= self.max_bytes:
+            if measured_at >= cutoff and self._bytes + reserve <= self.max_bytes:
                 break
             doomed.append(seq)
             self._bytes -= size

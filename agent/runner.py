@@ -45,6 +45,7 @@ class Agent:
             max_age_s=config.outbox.max_age_days * 86400,
             resend_after_s=config.agent.resend_after_s,
         )
+        self._report_bytes = 0  # the size of the last report, to make room for the next
         self.identity: dict[str, Any] = {
             "agent": self.id,
             "site": config.agent.site,
@@ -73,6 +74,8 @@ class Agent:
 
     def measure(self) -> wire.Report:
         """Run every probe once and wrap the result in a report."""
+        # Drop now what this report's arrival will require, so its drop count is current.
+        self.outbox.make_room(self._report_bytes)
         measured_at = wire.now()
         facts, errors = run_all(self.probes)
         for error in errors:
@@ -110,7 +113,9 @@ class Agent:
 
     def queue(self, message: wire.Report | wire.Inventory, *, retain: bool = False) -> None:
         """Commit a message to the outbox, and publish it now if connected."""
-        self.outbox.add(message, retain=retain)
+        size = self.outbox.add(message, retain=retain)
+        if isinstance(message, wire.Report):
+            self._report_bytes = size
         log.debug(
             "committed %s %s measured at %s",
             type(message).__name__.lower(),

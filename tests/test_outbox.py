@@ -13,8 +13,10 @@ from pathlib import Path
 import msgspec
 
 from agent import wire
+from agent.config import AgentConfig
 from agent.outbox import Outbox
-from tests.factories import T0, report
+from agent.runner import Agent
+from tests.factories import T0, host_facts, report
 
 HOUR = 3600.0
 
@@ -173,3 +175,33 @@ def test_payloads_decode_as_what_was_added(tmp_path: Path) -> None:
     (entry,) = box.due()
     sent = wire.decode(entry.topic, entry.payload)
     assert msgspec.structs.replace(sent, sent_at=original.sent_at) == original  # type: ignore[type-var]
+
+
+class _Probe:
+    name = "host"
+
+    def collect(self) -> list[wire.Fact]:
+        return [host_facts()]
+
+
+def test_each_report_carries_the_drops_its_own_arrival_caused(tmp_path: Path) -> None:
+    # An agent that is never connected: every report stays in its outbox of ~3 reports.
+    size = len(wire.encode(report("m00")))
+    config = msgspec.convert(
+        {
+            "agent": {"id": "tan-an-pc07"},
+            "mqtt": {"url": "mqtt://127.0.0.1:9"},
+            "outbox": {"path": str(tmp_path / "o.db"), "max_mb": 3.5 * size / 1024 / 1024},
+        },
+        AgentConfig,
+    )
+    agent = Agent(config, [_Probe()])
+    carried = []
+    for _ in range(8):
+        made = agent.measure()
+        agent.queue(made)
+        carried.append(made.outbox_dropped)
+        assert made.outbox_dropped == agent.outbox.dropped()
+    assert carried[-1] > 0
+    assert carried == sorted(carried)
+    agent.outbox.close()
