@@ -6,10 +6,12 @@ BIN := $(VENV)/bin
 # pip install runs again whenever pyproject.toml is newer than this file.
 STAMP := $(VENV)/.installed
 
-# The real services tests and `make run` start (see collector/localstack.py), and libfaketime,
-# which gives a test agent a clock 10 years off.
-DEB_BINARIES := /usr/sbin/mosquitto /usr/bin/influxd /usr/bin/victoria-metrics /usr/bin/faketime
-DEB_PACKAGES := mosquitto influxdb victoria-metrics faketime
+# The real services tests and `make run` start (see collector/localstack.py); libfaketime, which
+# gives a test agent a clock 10 years off; dmidecode, the real peer the SMBIOS parser is checked
+# against.
+DEB_BINARIES := /usr/sbin/mosquitto /usr/bin/influxd /usr/bin/victoria-metrics /usr/bin/faketime \
+	/usr/sbin/dmidecode
+DEB_PACKAGES := mosquitto influxdb victoria-metrics faketime dmidecode
 MISSING_BINARIES := $(filter-out $(wildcard $(DEB_BINARIES)),$(DEB_BINARIES))
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
@@ -39,7 +41,7 @@ ifneq ($(MISSING_BINARIES),)
 	$(SUDO) apt-get update
 	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y $(DEB_PACKAGES)
 else
-	@echo "deps: mosquitto, influxd and victoria-metrics are installed"
+	@echo "deps: mosquitto, influxdb, victoria-metrics, faketime and dmidecode are installed"
 endif
 
 # test: the whole test suite against real local services.

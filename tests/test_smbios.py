@@ -1,0 +1,598 @@
+"""SMBIOS: built tables parse exactly, Debian's dmidecode agrees on the same bytes, and damaged
+or hostile tables never raise. The per-OS readers run on a fake sysfs and a built RSMB buffer."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from datetime import date
+from pathlib import Path
+
+import msgspec
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from agent import smbios, smbios_linux, smbios_windows
+from agent.smbios import Cpu, MemoryDevice, Smbios
+from tests import smbios_builder as b
+
+I3_3220 = "Intel(R) Core(TM) i3-3220 CPU @ 3.30GHz"
+DELL_UUID = "4C4C4544-0058-5910-8033-B7C04F313233"
+
+DELL_OPTIPLEX_3010 = b.table(
+    b.bios(0x0000, "Dell Inc.", "A18", "05/14/2018"),
+    b.system(0x0100, "Dell Inc.", "OptiPlex 3010", "7XYZ123", "OptiPlex 3010", DELL_UUID),
+    b.baseboard(0x0200, "Dell Inc.", "042P49"),
+    b.chassis(0x0300, "Dell Inc.", 3),
+    b.processor(0x0400, "CPU 1", "Intel", I3_3220, 3300, 3300, 2, 4),
+    b.memory_device(0x1100, "DIMM1", 4096, manufacturer="Samsung", part_number="M378B5273DH0"),
+    b.memory_device(0x1101, "DIMM2", 4096, manufacturer="Samsung", part_number="M378B5273DH0"),
+)
+
+
+def _ddr3(locator: str) -> MemoryDevice:
+    return MemoryDevice(
+        locator=locator,
+        size_mb=4096,
+        speed_mts=1600,
+        type="DDR3",
+        manufacturer="Samsung",
+        part_number="M378B5273DH0",
+    )
+
+
+DELL_EXPECTED = Smbios(
+    version="2.7",
+    bios_vendor="Dell Inc.",
+    bios_version="A18",
+    bios_date_raw="05/14/2018",
+    bios_date=date(2018, 5, 14),
+    manufacturer="Dell Inc.",
+    product="OptiPlex 3010",
+    serial="7XYZ123",
+    sku="OptiPlex 3010",
+    uuid=DELL_UUID,
+    baseboard_manufacturer="Dell Inc.",
+    baseboard_product="042P49",
+    chassis_type_code=3,
+    chassis_type="Desktop",
+    cpus=[
+        Cpu(
+            socket="CPU 1",
+            manufacturer="Intel",
+            version=I3_3220,
+            max_speed_mhz=3300,
+            current_speed_mhz=3300,
+            cores=2,
+            threads=4,
+        )
+    ],
+    memory=[_ddr3("DIMM1"), _ddr3("DIMM2")],
+    memory_mb=8192,
+    missing=[],
+)
+
+THINKPAD_T480 = b.table(
+    b.bios(0x0000, "LENOVO", "N24ET75W (1.50 )", "02/08/2022"),
+    b.system(
+        0x0001, "LENOVO", "20L5CTO1WW", "PF1ABCDE", "LENOVO_MT_20L5_BU_Think_FM_ThinkPad T480"
+    ),
+    b.baseboard(0x0002, "LENOVO", "20L5CTO1WW"),
+    b.chassis(0x0003, "LENOVO", 10, lock=True),
+    b.processor(
+        0x0004,
+        "U3E1",
+        "Intel(R) Corporation",
+        "Intel(R) Core(TM) i5-8250U CPU @ 1.60GHz",
+        3400,
+        1600,
+        4,
+        8,
+    ),
+    # 32 GB does not fit the Size WORD: 0x7FFF says "see Extended Size".
+    b.memory_device(
+        0x0040, "ChannelA-DIMM0", 0x7FFF, 0x1A, 2400, "Samsung", "M471A4G43MB1-CTD", 32768
+    ),
+    # Granularity bit: 0x8000 | 4096 means 4096 KB.
+    b.memory_device(0x0041, "ChannelB-DIMM0", 0x8000 | 4096, 0x1A, 2400, "Micron", "X"),
+    b.memory_device(0x0042, "ChannelB-DIMM1", 0xFFFF, 0x1A, 0),
+)
+
+QEMU = b.table(
+    b.bios(0x0000, "SeaBIOS", "1.16.2-debian-1.16.2-1", "04/01/2014"),
+    b.system(0x0100, "QEMU", "Standard PC (i440FX + PIIX, 1996)", version="pc-i440fx-8.2"),
+    b.chassis(0x0300, "QEMU", 1),
+    b.processor(0x0400, "CPU 0", "QEMU", "pc-i440fx-8.2", 2000, 2000, 1, 1),
+    b.memory_device(0x1100, "DIMM 0", 2048, 0x07, 0, "QEMU"),
+)
+
+VIRTUALBOX = b.table(
+    b.bios(0x0000, "innotek GmbH", "VirtualBox", "12/01/2006"),
+    b.system(0x0001, "innotek GmbH", "VirtualBox", "0", family="Virtual Machine"),
+    b.baseboard(0x0008, "Oracle Corporation", "VirtualBox"),
+    b.chassis(0x0003, "Oracle Corporation", 1),
+)
+
+VMWARE = b.table(
+    b.bios(0x0000, "Phoenix Technologies LTD", "6.00", "11/12/20"),
+    b.system(0x0001, "VMware, Inc.", "VMware Virtual Platform", "VMware-56 4d 8f 1e"),
+    b.baseboard(0x0002, "Intel Corporation", "440BX Desktop Reference Platform"),
+    b.chassis(0x0003, "No Enclosure", 1),
+    b.processor(0x0004, "CPU #000", "GenuineIntel", "Intel(R) Xeon(R) Gold 6230", 4400, 2100, 1, 1),
+    b.memory_device(0x0100, "RAM slot #0", 4096, 0x03, 0),
+)
+
+# A desktop as many white-box boards ship it: every string a placeholder.
+WHITE_BOX = b.table(
+    b.bios(0x0000, "American Megatrends Inc.", "P1.40", "07/25/2013"),
+    b.system(0x0001, "To Be Filled By O.E.M.", "To Be Filled By O.E.M.", "System Serial Number"),
+    b.baseboard(0x0002, "ASRock", "H61M-VS"),
+    b.chassis(0x0003, "Default string", 3),
+)
+
+ALL_TABLES = {
+    "dell": DELL_OPTIPLEX_3010,
+    "thinkpad": THINKPAD_T480,
+    "qemu": QEMU,
+    "virtualbox": VIRTUALBOX,
+    "vmware": VMWARE,
+    "white-box": WHITE_BOX,
+}
+
+
+# --- (a) built tables parse to exactly what they hold ----------------------------------------
+
+
+def test_dell_optiplex_3010_parses_exactly() -> None:
+    parsed = smbios.parse_dump(b.dump(DELL_OPTIPLEX_3010))
+    assert parsed == DELL_EXPECTED
+
+
+def test_the_same_table_behind_a_3_0_entry_point_parses_the_same() -> None:
+    parsed = smbios.parse_dump(b.dump(DELL_OPTIPLEX_3010, smbios3=True))
+    assert parsed == msgspec.structs.replace(DELL_EXPECTED, version="3.2")
+
+
+def test_laptop_with_extended_size_and_kb_granularity() -> None:
+    parsed = smbios.parse_dump(b.dump(THINKPAD_T480, smbios3=True))
+    assert (parsed.manufacturer, parsed.product) == ("LENOVO", "20L5CTO1WW")
+    assert parsed.bios_version == "N24ET75W (1.50 )"
+    assert parsed.bios_date == date(2022, 2, 8)
+    assert (parsed.chassis_type_code, parsed.chassis_type) == (10, "Notebook")  # lock bit off
+    assert parsed.cpus[0].cores == 4 and parsed.cpus[0].threads == 8
+    assert parsed.cpus[0].current_speed_mhz == 1600
+    assert [m.size_mb for m in parsed.memory] == [32768, 4, None]
+    assert [m.type for m in parsed.memory] == ["DDR4"] * 3
+    assert parsed.memory[2].speed_mts is None
+    assert parsed.memory_mb == 32772
+    assert parsed.missing == []
+
+
+def test_virtual_machines() -> None:
+    qemu = smbios.parse_dump(b.dump(QEMU))
+    assert (qemu.manufacturer, qemu.product) == ("QEMU", "Standard PC (i440FX + PIIX, 1996)")
+    assert (qemu.chassis_type, qemu.memory_mb, qemu.memory[0].type) == ("Other", 2048, "RAM")
+    assert qemu.uuid == ""  # all zero: "Not Settable"
+    assert qemu.missing == ["type 2 (baseboard): absent"]
+
+    vbox = smbios.parse_dump(b.dump(VIRTUALBOX))
+    assert (vbox.manufacturer, vbox.product, vbox.serial) == ("innotek GmbH", "VirtualBox", "0")
+    assert vbox.bios_date == date(2006, 12, 1)
+    assert vbox.cpus == [] and vbox.memory == [] and vbox.memory_mb == 0
+    assert vbox.missing == ["type 4 (processor): absent", "type 17 (memory device): absent"]
+
+    vmware = smbios.parse_dump(b.dump(VMWARE))
+    assert (vmware.manufacturer, vmware.product) == ("VMware, Inc.", "VMware Virtual Platform")
+    assert (vmware.bios_date_raw, vmware.bios_date) == ("11/12/20", date(2020, 11, 12))
+    assert vmware.memory == [
+        MemoryDevice(
+            locator="RAM slot #0",
+            size_mb=4096,
+            speed_mts=None,
+            type="DRAM",
+            manufacturer="",
+            part_number="",
+        )
+    ]
+
+
+def test_vendor_placeholders_become_empty() -> None:
+    parsed = smbios.parse_dump(b.dump(WHITE_BOX))
+    assert (parsed.manufacturer, parsed.product, parsed.serial) == ("", "", "")
+    assert parsed.baseboard_product == "H61M-VS"
+    assert smbios.clean_string("  \xff\xff ") == ""
+    assert smbios.clean_string(" NONE ") == ""
+    assert smbios.clean_string(" OptiPlex 3010 ") == "OptiPlex 3010"
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("05/14/2018", date(2018, 5, 14)),
+        ("5/4/2018", date(2018, 5, 4)),
+        ("12/31/99", date(1999, 12, 31)),
+        ("01/02/80", date(1980, 1, 2)),
+        ("01/02/08", date(2008, 1, 2)),
+        ("13/01/2018", None),
+        ("02/30/2018", None),
+        ("2018-05-14", None),
+        ("", None),
+        ("05/14/2018 junk", None),
+    ],
+)
+def test_bios_date(raw: str, expected: date | None) -> None:
+    assert smbios.parse_bios_date(raw) == expected
+
+
+def test_chassis_names() -> None:
+    assert smbios.chassis_name(3) == "Desktop"
+    assert smbios.chassis_name(10) == "Notebook"
+    assert smbios.chassis_name(35) == "Mini PC"
+    assert smbios.chassis_name(99) == "Unknown (99)"
+
+
+def test_uuid_before_2_6_is_not_byte_swapped() -> None:
+    raw = b.system(1, "X", "Y", uuid=DELL_UUID)
+    new = smbios.parse_table(raw + b.end_of_table(), "2.6")
+    old = smbios.parse_table(raw + b.end_of_table(), "2.5")
+    assert new.uuid == DELL_UUID
+    assert old.uuid == "44454C4C-5800-1059-8033-B7C04F313233"
+
+
+def test_entry_points() -> None:
+    ep2 = smbios.parse_entry_point(b.entry_point_2(DELL_OPTIPLEX_3010, 8, 0xF0000))
+    assert (ep2.version, ep2.table_address, ep2.structure_count) == ("2.7", 0xF0000, 8)
+    assert ep2.table_length == len(DELL_OPTIPLEX_3010) and ep2.problems == []
+    ep3 = smbios.parse_entry_point(b.entry_point_3(DELL_OPTIPLEX_3010, 0x7_8000_0000))
+    assert (ep3.version, ep3.table_address, ep3.structure_count) == ("3.2", 0x7_8000_0000, None)
+    assert ep3.problems == []
+    assert smbios.parse_entry_point(b"junk").problems == [
+        "entry point: no _SM_, _SM3_ or _DMI_ anchor"
+    ]
+
+
+def test_a_bad_checksum_is_noted_and_parsing_continues() -> None:
+    data = bytearray(b.dump(DELL_OPTIPLEX_3010))
+    data[0x04] ^= 0x55
+    parsed = smbios.parse_dump(bytes(data))
+    assert parsed.missing == ["entry point: bad checksum"]
+    assert parsed.bios_version == "A18"
+
+
+def test_a_string_index_past_the_set_is_noted() -> None:
+    # Type 1 whose product index is 9 while it carries only one string.
+    bad = b.structure(1, 1, bytes([1, 9, 0, 0]), ["Dell Inc."]) + b.end_of_table()
+    parsed = smbios.parse_table(bad, "3.0")
+    assert (parsed.manufacturer, parsed.product) == ("Dell Inc.", "")
+    assert "type 1 at offset 0: string 9 of 1 referenced at field 0x05" in parsed.missing
+
+
+def test_damaged_tables_are_named_in_missing() -> None:
+    bios = b.bios(0, "Dell Inc.", "A18", "05/14/2018")
+    cut = smbios.parse_table(DELL_OPTIPLEX_3010[: len(bios) + 10], "2.7")
+    assert cut.bios_vendor == "Dell Inc."
+    assert f"truncated structure at offset {len(bios)}" in cut.missing
+    in_string = smbios.parse_table(DELL_OPTIPLEX_3010[:30], "2.7")
+    assert (in_string.bios_vendor, in_string.bios_version) == ("", "")  # never "Dell I"
+    assert "unterminated string set in type 0 at offset 0" in in_string.missing
+    zeros = smbios.parse_table(b"\0" * 64, "3.0")
+    assert "invalid structure length 0 at offset 0" in zeros.missing
+    unterminated = smbios.parse_table(b.bios(0, "Dell Inc.", "A18", "05/14/2018")[:-1], "3.0")
+    assert unterminated.bios_date == date(2018, 5, 14)
+    assert "unterminated string set in type 0 at offset 0" in unterminated.missing
+    no_end = smbios.parse_table(bios, "3.0")
+    assert f"table ended at offset {len(bios)} without end-of-table (type 127)" in no_end.missing
+    # Anything after type 127 is ignored.
+    after_end = smbios.parse_table(b.table() + b.bios(0, "V", "1", "01/01/2020"), "3.0")
+    assert after_end.bios_vendor == ""
+
+
+def test_a_dump_whose_table_is_cut_short() -> None:
+    data = b.dump(DELL_OPTIPLEX_3010)[:-100]
+    parsed = smbios.parse_dump(data)
+    assert f"table: {len(DELL_OPTIPLEX_3010) - 100} bytes of the " in " ".join(parsed.missing)
+    assert parsed.product == "OptiPlex 3010"
+
+
+def test_read_dump(tmp_path: Path) -> None:
+    path = tmp_path / "dmi.bin"
+    path.write_bytes(b.dump(DELL_OPTIPLEX_3010))
+    assert smbios.read_dump(path) == DELL_EXPECTED
+
+
+# --- (b) Debian's dmidecode reads the same bytes the same way ----------------------------------
+
+
+def _dmidecode() -> str:
+    found = shutil.which("dmidecode") or (
+        "/usr/sbin/dmidecode" if os.path.exists("/usr/sbin/dmidecode") else None
+    )
+    if found is None:
+        pytest.fail("dmidecode is missing: apt-get install -y dmidecode (or: make deps)")
+    return found
+
+
+def _dmidecode_records(path: Path) -> list[tuple[int, dict[str, str]]]:
+    """(type, {key: value}) per structure from ``dmidecode --from-dump``'s text."""
+    result = subprocess.run(
+        [_dmidecode(), "--from-dump", str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=30,
+    )
+    records: list[tuple[int, dict[str, str]]] = []
+    for block in result.stdout.split("\n\n"):
+        lines = block.strip("\n").splitlines()
+        if not lines or not lines[0].startswith("Handle "):
+            continue
+        kind = int(lines[0].split("DMI type ")[1].split(",")[0])
+        fields: dict[str, str] = {}
+        for line in lines[2:]:
+            if line.startswith("\t") and not line.startswith("\t\t") and ":" in line:
+                key, _, value = line.strip().partition(": ")
+                fields[key] = value
+        records.append((kind, fields))
+    return records
+
+
+def _first(records: list[tuple[int, dict[str, str]]], kind: int) -> dict[str, str]:
+    return next((fields for k, fields in records if k == kind), {})
+
+
+def _text(value: str | None) -> str:
+    # dmidecode prints an absent string (index 0) as "Not Specified": both mean "".
+    return smbios.clean_string(value or "")
+
+
+def _mhz(value: str) -> int | None:
+    return None if value == "Unknown" else int(value.removesuffix(" MHz"))
+
+
+def _size_mb(value: str) -> int | None:
+    if value == "No Module Installed":
+        return 0
+    if value == "Unknown":
+        return None
+    number, unit = value.split()
+    return int(number) * {"kB": 1, "MB": 1024, "GB": 1024**2, "TB": 1024**3}[unit] // 1024
+
+
+@pytest.mark.parametrize("smbios3", [False, True], ids=["2.7", "3.2"])
+@pytest.mark.parametrize("name", list(ALL_TABLES))
+def test_dmidecode_agrees(name: str, smbios3: bool, tmp_path: Path) -> None:
+    path = tmp_path / f"{name}.bin"
+    path.write_bytes(b.dump(ALL_TABLES[name], smbios3=smbios3))
+    ours = smbios.read_dump(path)
+    records = _dmidecode_records(path)
+    assert records, "dmidecode decoded nothing"
+
+    bios, system, chassis = _first(records, 0), _first(records, 1), _first(records, 3)
+    assert ours.bios_vendor == _text(bios.get("Vendor"))
+    assert ours.bios_version == _text(bios.get("Version"))
+    assert ours.bios_date_raw == _text(bios.get("Release Date"))
+    assert ours.manufacturer == _text(system.get("Manufacturer"))
+    assert ours.product == _text(system.get("Product Name"))
+    assert ours.serial == _text(system.get("Serial Number"))
+    assert ours.sku == _text(system.get("SKU Number"))
+    dmi_uuid = system.get("UUID", "")
+    assert ours.uuid == ("" if dmi_uuid.startswith("Not ") else dmi_uuid.upper())
+    assert ours.chassis_type == chassis.get("Type", "")
+
+    cpus = [fields for kind, fields in records if kind == 4]
+    assert [c.version for c in ours.cpus] == [_text(c.get("Version")) for c in cpus]
+    assert [c.max_speed_mhz for c in ours.cpus] == [_mhz(c["Max Speed"]) for c in cpus]
+    assert [c.current_speed_mhz for c in ours.cpus] == [_mhz(c["Current Speed"]) for c in cpus]
+    assert [c.cores for c in ours.cpus] == [int(c["Core Count"]) for c in cpus]
+    assert [c.threads for c in ours.cpus] == [int(c["Thread Count"]) for c in cpus]
+
+    dimms = [fields for kind, fields in records if kind == 17]
+    assert [m.size_mb for m in ours.memory] == [_size_mb(d["Size"]) for d in dimms]
+    assert [m.type for m in ours.memory] == [d["Type"] for d in dimms]
+
+
+def test_dmidecode_reads_our_dump_of_a_dell(tmp_path: Path) -> None:
+    """Spelled out once, so a reader sees what dmidecode prints for the reference desktop."""
+    path = tmp_path / "dell.bin"
+    path.write_bytes(b.dump(DELL_OPTIPLEX_3010))
+    records = _dmidecode_records(path)
+    assert _first(records, 0)["Release Date"] == "05/14/2018"
+    assert _first(records, 1)["Product Name"] == "OptiPlex 3010"
+    assert _first(records, 3)["Type"] == "Desktop"
+    assert _first(records, 4)["Version"] == I3_3220
+    assert [f["Size"] for k, f in records if k == 17] == ["4 GB", "4 GB"]
+
+
+# --- (c) damaged and hostile input never raises ---------------------------------------------
+
+
+def _check(parsed: Smbios) -> None:
+    assert isinstance(parsed, Smbios)
+    assert all(isinstance(m, str) and m for m in parsed.missing)
+
+
+def test_every_prefix_of_a_valid_table_parses_and_says_it_was_cut() -> None:
+    for table in (DELL_OPTIPLEX_3010, THINKPAD_T480):
+        for end in range(len(table)):
+            parsed = smbios.parse_table(table[:end], "3.2")
+            _check(parsed)
+            assert parsed.missing, f"prefix of {end} bytes"
+    # Also through the dump reader and the RSMB buffer.
+    dump = b.dump(DELL_OPTIPLEX_3010)
+    for end in range(len(dump)):
+        assert smbios.parse_dump(dump[:end]).missing
+    buffer = b.rsmb(DELL_OPTIPLEX_3010)
+    for end in range(len(buffer)):
+        assert smbios_windows.parse_rsmb(buffer[:end]).missing
+
+
+FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@FUZZ
+@given(
+    name=st.sampled_from(list(ALL_TABLES)),
+    flips=st.lists(st.tuples(st.integers(0, 10_000), st.integers(0, 255)), min_size=1),
+)
+def test_random_byte_flips_never_raise(name: str, flips: list[tuple[int, int]]) -> None:
+    data = bytearray(b.dump(ALL_TABLES[name], smbios3=len(flips) % 2 == 0))
+    for at, value in flips:
+        data[at % len(data)] = value
+    _check(smbios.parse_dump(bytes(data)))
+    _check(smbios.parse_table(bytes(data[0x20:]), "2.7"))
+    _check(smbios_windows.parse_rsmb(bytes(data[0x18:])))
+
+
+@FUZZ
+@given(data=st.binary(max_size=2048), version=st.sampled_from(["", "2.1", "3.0", "x.y"]))
+def test_random_garbage_never_raises(data: bytes, version: str) -> None:
+    _check(smbios.parse_table(data, version))
+    _check(smbios.parse_dump(data))
+    _check(smbios.parse_dump(b"_SM_" + data))
+    _check(smbios.parse_dump(b"_SM3_" + data))
+    _check(smbios.parse(b"_SM_" + data, data))
+    _check(smbios_windows.parse_rsmb(data))
+    smbios.parse_entry_point(data)
+
+
+@FUZZ
+@given(
+    kind=st.sampled_from([0, 1, 2, 3, 4, 17]),
+    formatted=st.binary(min_size=0, max_size=0x30),
+    strings=st.lists(st.binary(min_size=1, max_size=40), max_size=5),
+    terminate=st.booleans(),
+)
+def test_hostile_strings_never_raise(
+    kind: int, formatted: bytes, strings: list[bytes], terminate: bool
+) -> None:
+    # String indexes are whatever the formatted bytes say (often far past the set); the
+    # strings may hold stray bytes and the set may lack its NUL terminators.
+    body = bytes([kind, 4 + len(formatted), 0, 0]) + formatted + b"\0".join(strings)
+    if terminate:
+        body += b"\0\0" + b.end_of_table()
+    parsed = smbios.parse_table(body, "3.0")
+    _check(parsed)
+    if not terminate:
+        assert parsed.missing
+
+
+# --- (d) the Linux reader --------------------------------------------------------------------
+
+
+def _fake_tables(root: Path, entry_point: bytes, table: bytes) -> None:
+    tables = root / smbios_linux.TABLES_DIR
+    tables.mkdir(parents=True)
+    (tables / "smbios_entry_point").write_bytes(entry_point)
+    (tables / "DMI").write_bytes(table)
+
+
+def _fake_id(root: Path, **files: str) -> None:
+    id_dir = root / smbios_linux.ID_DIR
+    id_dir.mkdir(parents=True)
+    for name, text in files.items():
+        (id_dir / name).write_text(text + "\n")
+
+
+DELL_ID_FILES = dict(
+    bios_vendor="Dell Inc.",
+    bios_version="A18",
+    bios_date="05/14/2018",
+    sys_vendor="Dell Inc.",
+    product_name="OptiPlex 3010",
+    product_sku="To Be Filled By O.E.M.",
+    product_uuid=DELL_UUID.lower(),
+    chassis_type="3",
+    board_vendor="Dell Inc.",
+    board_name="042P49",
+)
+
+
+def test_linux_reads_the_raw_table(tmp_path: Path) -> None:
+    table = DELL_OPTIPLEX_3010
+    _fake_tables(tmp_path, b.entry_point_2(table, 8, 0xF0000), table)
+    _fake_id(tmp_path, **DELL_ID_FILES)  # present too, but the raw table wins
+    assert smbios_linux.read(tmp_path) == DELL_EXPECTED
+    other = tmp_path / "3"
+    _fake_tables(other, b.entry_point_3(table, 0x7_8000_0000), table)
+    assert smbios_linux.read(other).cpus == DELL_EXPECTED.cpus
+
+
+def test_linux_falls_back_to_dmi_id_files(tmp_path: Path) -> None:
+    _fake_id(tmp_path, **DELL_ID_FILES)  # product_serial absent, as for a non-root reader
+    parsed = smbios_linux.read(tmp_path)
+    assert parsed == Smbios(
+        bios_vendor="Dell Inc.",
+        bios_version="A18",
+        bios_date_raw="05/14/2018",
+        bios_date=date(2018, 5, 14),
+        manufacturer="Dell Inc.",
+        product="OptiPlex 3010",
+        uuid=DELL_UUID,
+        baseboard_manufacturer="Dell Inc.",
+        baseboard_product="042P49",
+        chassis_type_code=3,
+        chassis_type="Desktop",
+        missing=[
+            "raw table: absent",
+            "product_serial: absent",
+            "type 4 (processor): not in /sys/class/dmi/id (needs the raw table)",
+            "type 17 (memory device): not in /sys/class/dmi/id (needs the raw table)",
+        ],
+    )
+
+
+def test_linux_unreadable_raw_table_falls_back(tmp_path: Path) -> None:
+    # Root reads everything, so stand in for EACCES with a directory where the file should be.
+    (tmp_path / smbios_linux.TABLES_DIR / "smbios_entry_point").mkdir(parents=True)
+    _fake_id(tmp_path, **DELL_ID_FILES)
+    parsed = smbios_linux.read(tmp_path)
+    assert parsed.missing[0].startswith("raw table: unreadable")
+    assert parsed.product == "OptiPlex 3010"
+
+
+def test_linux_with_no_dmi_at_all(tmp_path: Path) -> None:
+    assert smbios_linux.read(tmp_path) == Smbios(
+        missing=["raw table: absent", "sys/class/dmi/id: absent (no DMI on this machine)"]
+    )
+
+
+def test_linux_on_this_machine_does_not_raise() -> None:
+    _check(smbios_linux.read())
+
+
+# --- (e) the Windows RSMB buffer -------------------------------------------------------------
+
+
+def test_rsmb_buffer() -> None:
+    parsed = smbios_windows.parse_rsmb(b.rsmb(DELL_OPTIPLEX_3010, 2, 7))
+    assert parsed == DELL_EXPECTED
+
+
+def test_truncated_rsmb_buffer() -> None:
+    buffer = b.rsmb(DELL_OPTIPLEX_3010)[:200]
+    parsed = smbios_windows.parse_rsmb(buffer)
+    assert parsed.bios_version == "A18" and parsed.version == "3.2"
+    assert f"RSMB buffer: table truncated, 192 of {len(DELL_OPTIPLEX_3010)} bytes" in (
+        parsed.missing
+    )
+    assert smbios_windows.parse_rsmb(b"\0\3").missing == [
+        "RSMB buffer: 2 bytes, shorter than its header",
+        "table: empty",
+        "table ended at offset 0 without end-of-table (type 127)",
+        *[f"type {k} ({n}): absent" for k, n in smbios._TYPE_NAMES.items()],
+    ]
+
+
+def test_windows_read_refuses_off_windows() -> None:
+    if os.name == "nt":
+        _check(smbios_windows.read())
+    else:
+        with pytest.raises(OSError, match="only on Windows"):
+            smbios_windows.read()
+
+
+def test_a_module_smaller_than_a_megabyte_is_not_an_empty_slot() -> None:
+    tiny = b.memory_device(1, "SODIMM", 0x8000 | 512) + b.end_of_table()
+    assert [m.size_mb for m in smbios.parse_table(tiny, "2.7").memory] == [1]
