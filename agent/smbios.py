@@ -233,17 +233,21 @@ def _checksum_ok(data: bytes) -> bool:
     return sum(data) & 0xFF == 0
 
 
+def _truncated_entry_point(kind: str, size: int) -> EntryPoint:
+    return EntryPoint(
+        version="",
+        table_address=0,
+        table_length=0,
+        structure_count=None,
+        problems=[f"entry point: {kind} entry point truncated to {size} bytes"],
+    )
+
+
 def parse_entry_point(data: bytes) -> EntryPoint:
     """Parse an SMBIOS 2.1 or 3.0 entry point; problems (bad checksum…) are noted, not raised."""
     if data.startswith(b"_SM3_"):
         if len(data) < 0x18:
-            return EntryPoint(
-                version="",
-                table_address=0,
-                table_length=0,
-                structure_count=None,
-                problems=[f"entry point: 3.0 entry point truncated to {len(data)} bytes"],
-            )
+            return _truncated_entry_point("3.0", len(data))
         length, major, minor = data[6], data[7], data[8]
         (max_size,) = struct.unpack_from("<I", data, 0x0C)
         (address,) = struct.unpack_from("<Q", data, 0x10)
@@ -259,13 +263,7 @@ def parse_entry_point(data: bytes) -> EntryPoint:
         )
     if data.startswith(b"_SM_"):
         if len(data) < 0x1F:
-            return EntryPoint(
-                version="",
-                table_address=0,
-                table_length=0,
-                structure_count=None,
-                problems=[f"entry point: 2.x entry point truncated to {len(data)} bytes"],
-            )
+            return _truncated_entry_point("2.x", len(data))
         length, major, minor = data[5], data[6], data[7]
         problems = []
         # The whole entry point and its "_DMI_" intermediate part each sum to zero.
