@@ -1,0 +1,70 @@
+"""``wardwatch-agent inventory``: the machine's inventory and age estimate, from a dump or here."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import tests.smbios_builder as b
+from tests.test_smbios import DELL_OPTIPLEX_3010, QEMU
+
+
+def inventory(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "agent.main", "inventory", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_dump_of_an_old_dell_with_an_updated_bios(tmp_path: Path) -> None:
+    dump = tmp_path / "dell.bin"
+    dump.write_bytes(b.dump(DELL_OPTIPLEX_3010))
+    result = inventory("--smbios-dump", str(dump), "--json")
+    assert result.returncode == 0, result.stderr
+    found = json.loads(result.stdout)
+    assert {k: found[k] for k in ("manufacturer", "model", "chassis", "bios_date")} == {
+        "manufacturer": "Dell Inc.",
+        "model": "OptiPlex 3010",
+        "chassis": "Desktop",
+        "bios_date": "2018-05-14",
+    }
+    assert "i3-3220" in found["cpu"]
+    assert found["memory_mb"] == 8192
+    assert found["virtual"] is False
+    # The BIOS is dated 2018 but the CPU launched in 2012: the BIOS was updated, so the
+    # estimate takes the older evidence.
+    assert found["age"]["since"].startswith("2012")
+    assert found["age"]["source"] == "cpu"
+    assert set(found["age"]) >= {"since", "years", "source", "confidence"}
+    assert {"serial", "os"} <= set(found)
+
+
+def test_dump_of_a_vm_is_labelled_and_its_bios_date_ignored(tmp_path: Path) -> None:
+    dump = tmp_path / "qemu.bin"
+    dump.write_bytes(b.dump(QEMU))
+    result = inventory("--smbios-dump", str(dump), "--json")
+    assert result.returncode == 0, result.stderr
+    found = json.loads(result.stdout)
+    assert found["virtual"] is True
+    assert found["hypervisor"] == "QEMU/KVM"
+    assert found["age"] is None or found["age"]["source"] != "bios"
+
+
+def test_this_machine_in_text_and_json() -> None:
+    text = inventory()
+    assert text.returncode == 0, text.stderr
+    assert text.stdout.startswith("manufacturer")
+    assert "age" in text.stdout
+    found = json.loads(inventory("--json").stdout)
+    assert found["memory_mb"] > 0
+    assert found["os"]
+
+
+def test_missing_dump_names_the_file(tmp_path: Path) -> None:
+    result = inventory("--smbios-dump", str(tmp_path / "nope.bin"))
+    assert result.returncode == 2
+    assert f"cannot read {tmp_path / 'nope.bin'}" in result.stderr
