@@ -19,7 +19,7 @@ import threading
 import time
 from collections import deque
 from pathlib import Path
-from typing import NamedTuple
+from typing import Literal, NamedTuple
 
 import msgspec
 
@@ -107,6 +107,12 @@ class Outbox:
             raise OutboxError(
                 f"outbox {path}: cannot open: {exc}; set [outbox] path to a writable file"
             ) from exc
+
+    def set_synchronous(self, mode: Literal["FULL", "NORMAL"]) -> None:
+        """``NORMAL`` skips the fsync of each commit: still safe from a crash of the process,
+        not from a power cut. Only for load generators (the simulator); agents keep ``FULL``."""
+        with self._lock:
+            self._db.execute(f"PRAGMA synchronous={mode}")
 
     def close(self) -> None:
         """Close the database; committed messages stay for the next start."""

@@ -39,7 +39,6 @@ import resource
 import selectors
 import shutil
 import signal
-import sqlite3
 import sys
 import tempfile
 import threading
@@ -54,7 +53,6 @@ from msgspec import Struct
 
 from agent import tomlconfig, wire
 from agent.config import AgentConfig, MqttSection
-from agent.outbox import Outbox
 from agent.runner import Agent
 from collector.fleet import Machine, SimulatedHostProbe, build_fleet, site_names
 
@@ -76,8 +74,6 @@ agent. The seams that would let the simulator (or any host of many agents) drive
     Outbox.settle() returns;
   * Outbox(..., db=...): one SQLite connection shared by the agents of one file; a connection
     per agent re-reads the pages the others changed at each transaction;
-  * Outbox(..., synchronous="FULL"|"NORMAL"): the simulator's --outbox-sync normal sets the
-    PRAGMA on Outbox's private connection today.
 """
 
 CONNECTS_IN_FLIGHT: Final = 64
@@ -438,7 +434,9 @@ class Simulator:
             agent = SimulatedAgent(config, machine, seed=self.seed, on_ack=self._acked)
             agent.index = len(self.agents)
             if self.outbox_sync == "normal":
-                _skip_fsync(agent.outbox)
+                # Still WAL and committed before the publish; the fsync of each commit
+                # (0.3-0.5 ms here) would cap one loop at ~600 reports/s.
+                agent.outbox.set_synchronous("NORMAL")
             client = agent.conn.client
             client.on_socket_open = self._socket_open
             client.on_socket_close = self._socket_close
@@ -781,20 +779,6 @@ class Simulator:
             with contextlib.suppress(Exception):  # already closed
                 agent.outbox.close()
         self._selector.close()
-
-
-def _skip_fsync(outbox: Outbox) -> None:
-    """``PRAGMA synchronous=NORMAL`` on an agent's outbox: still WAL, still committed before
-    the publish, and safe from a crash of the process; only a power cut may lose the last
-    commits. A load generator's choice (``--outbox-sync normal``), never the agent's: the
-    fsync of each commit costs 0.3-0.5 ms here, which caps one loop at ~600 reports/s."""
-    db = getattr(outbox, "_db", None)
-    if not isinstance(db, sqlite3.Connection):
-        raise RuntimeError(
-            "agent.outbox.Outbox has no SQLite connection _db any more; "
-            "--outbox-sync normal needs Outbox(..., synchronous=...) instead"
-        )
-    db.execute("PRAGMA synchronous=NORMAL")
 
 
 def _raise_fd_limit(agents: int) -> None:

@@ -399,14 +399,6 @@ def reader_for(url: str, database: str) -> QueryClient:
     return QueryClient(InfluxSection(url=url, database=database))
 
 
-@pytest.fixture
-def reader(influxd: Influxd, influx_db: str) -> Iterator[QueryClient]:
-    """InfluxQL on this test's database in the session's InfluxDB."""
-    client = reader_for(influxd.url, influx_db)
-    yield client
-    client.close()
-
-
 # --- the audit ---------------------------------------------------------------------------------
 
 
