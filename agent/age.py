@@ -11,7 +11,9 @@ says about ``since`` (when the machine entered service):
   bound on age; an office PC is on far fewer hours than the calendar has);
 - CPU launch year: the machine cannot predate its processor (a lower bound on ``since``),
   and no update moves it;
-- first seen: the machine existed when the agent first reported it.
+- OS install date and first seen: the machine existed when its OS was installed and when the
+  agent first ran on it (upper bounds on ``since``; a reinstall or a feature update moves the
+  install date forward, so the older of the two is taken).
 
 Rules, in order (``GAP`` = ``BIOS_UPDATE_GAP_YEARS``, how long after a CPU series' last launch
 a new machine could still ship with it):
@@ -24,14 +26,15 @@ a new machine could still ship with it):
       was likely updated: take the older bound, the CPU launch year — **medium**.
    b. Otherwise the BIOS date — **high** when the CPU corroborates it (launched at most GAP
       years before), **medium** when the CPU is unknown.
-   c. Disk hours or first seen older than the BIOS date prove the machine older than its BIOS
-      (updated): the older of them is taken — **medium**.
+   c. Disk hours, OS install or first seen older than the BIOS date prove the machine older
+      than its BIOS (updated): the oldest of them is taken — **medium**.
 3. Disk hours (0 < hours <= ``MAX_PLAUSIBLE_HOURS``): ``now - hours`` — **medium** when the CPU
    corroborates it (launched at most GAP years before), **low** when the CPU is unknown. If the
    CPU launched more than GAP years before, the disk proves little (replaced, or rarely on):
-   the CPU launch year is taken — **low**. First seen, if older, is taken — **low**.
+   the CPU launch year is taken — **low**. OS install or first seen, if older, is taken —
+   **low**.
 4. CPU launch year alone (its first day): **low**.
-5. First seen alone: **low**.
+5. OS install or first seen alone: **low**.
 
 With no evidence at all there is no estimate (None).
 """
@@ -43,11 +46,13 @@ from typing import Final, Literal
 
 from msgspec import Struct
 
+from agent import cpuage
 from agent.cpuage import CpuLaunch
 from agent.smbios import Smbios
+from agent.wire import MachineFacts
 
 Confidence = Literal["high", "medium", "low"]
-Source = Literal["register", "bios", "disk", "cpu", "first_seen"]
+Source = Literal["register", "bios", "disk", "cpu", "os_install", "first_seen"]
 
 BIOS_UPDATE_GAP_YEARS: Final = 2
 """Machines ship with a CPU series for about two years after its last model's launch; a BIOS
@@ -71,8 +76,10 @@ class AgeEvidence(Struct, frozen=True, kw_only=True):
     power_on_hours: int | None = None
     """The largest power-on hours of the machine's disks (the oldest disk)."""
     cpu: CpuLaunch | None = None
+    os_installed: date | None = None
+    """When the OS was installed."""
     first_seen: date | None = None
-    """When the collector first heard from the machine."""
+    """When wardwatch first saw the machine."""
 
 
 class AgeEstimate(Struct, frozen=True, kw_only=True):
@@ -83,6 +90,22 @@ class AgeEstimate(Struct, frozen=True, kw_only=True):
     source: Source
     confidence: Confidence
     reason: str
+
+
+def evidence_of(machine: MachineFacts, purchase_date: date | None = None) -> AgeEvidence:
+    """The evidence a machine's facts hold (the agent's CLI and the collector both ask here);
+    ``purchase_date`` comes from the asset register, which only the collector reads."""
+    hours = [disk.power_on_hours for disk in machine.disks if disk.power_on_hours]
+    return AgeEvidence(
+        purchase_date=purchase_date,
+        bios_date=machine.bios_date,
+        virtual=bool(machine.hypervisor),
+        # The oldest disk is the best lower bound: a replaced disk is younger than the PC.
+        power_on_hours=max(hours) if hours else None,
+        cpu=cpuage.launch(machine.cpu) if machine.cpu else None,
+        os_installed=machine.os_installed,
+        first_seen=machine.first_seen,
+    )
 
 
 # Each hypervisor with the SMBIOS fields that betray it: every (field, needle) pair of a row
@@ -190,9 +213,7 @@ def estimate(evidence: AgeEvidence, now: datetime) -> AgeEstimate | None:
 
     bios = _bios_trusted(evidence, today, notes)
     disk = _disk_bound(evidence, now, notes)
-    first_seen = (
-        evidence.first_seen if evidence.first_seen and evidence.first_seen <= today else None
-    )
+    existed = _existed_by(evidence, today)
     disk_text = f"disk powered on {evidence.power_on_hours} h, so in service by {disk}"
 
     if bios is not None:
@@ -204,15 +225,15 @@ def estimate(evidence: AgeEvidence, now: datetime) -> AgeEstimate | None:
                 f"BIOS date {bios} is long after the {_cpu_text(cpu)}: the BIOS was likely "
                 "updated, so the older bound, the CPU launch year, is taken",
             )
-        older = min((d for d in (disk, first_seen) if d is not None and d < bios), default=None)
+        candidates: list[tuple[date, Source, str]] = [(disk, "disk", disk_text)] if disk else []
+        candidates += [existed] if existed is not None else []
+        older = min((c for c in candidates if c[0] < bios), default=None, key=lambda c: c[0])
         if older is not None:
-            source: Source = "disk" if older == disk else "first_seen"
-            what = disk_text if source == "disk" else f"first seen {first_seen}"
             return result(
-                older,
-                source,
+                older[0],
+                older[1],
                 "medium",
-                f"{what}, before the BIOS date {bios}: the BIOS was likely updated",
+                f"{older[2]}, before the BIOS date {bios}: the BIOS was likely updated",
             )
         if cpu is not None:
             return result(
@@ -221,10 +242,8 @@ def estimate(evidence: AgeEvidence, now: datetime) -> AgeEstimate | None:
         return result(bios, "bios", "medium", "BIOS release date (CPU launch year unknown)")
 
     if disk is not None:
-        if first_seen is not None and first_seen < disk:
-            return result(
-                first_seen, "first_seen", "low", f"first seen {first_seen}, before the {disk_text}"
-            )
+        if existed is not None and existed[0] < disk:
+            return result(existed[0], existed[1], "low", f"{existed[2]}, before the {disk_text}")
         if cpu is None:
             return result(disk, "disk", "low", f"{disk_text} (a lower bound on age)")
         if disk.year > cpu.year_to + BIOS_UPDATE_GAP_YEARS:
@@ -239,6 +258,17 @@ def estimate(evidence: AgeEvidence, now: datetime) -> AgeEstimate | None:
 
     if cpu is not None:
         return result(_launch(cpu), "cpu", "low", f"{_cpu_text(cpu)} (the earliest possible)")
-    if first_seen is not None:
-        return result(first_seen, "first_seen", "low", "no other evidence: first seen by wardwatch")
+    if existed is not None:
+        return result(existed[0], existed[1], "low", f"no other evidence: {existed[2]}")
     return None
+
+
+def _existed_by(evidence: AgeEvidence, today: date) -> tuple[date, Source, str] | None:
+    """The older of the OS install date and first seen (ignoring future dates), with its
+    source and how to say it."""
+    found: list[tuple[date, Source, str]] = []
+    if evidence.os_installed is not None and evidence.os_installed <= today:
+        found.append((evidence.os_installed, "os_install", f"OS installed {evidence.os_installed}"))
+    if evidence.first_seen is not None and evidence.first_seen <= today:
+        found.append((evidence.first_seen, "first_seen", f"first seen {evidence.first_seen}"))
+    return min(found, default=None, key=lambda f: f[0])

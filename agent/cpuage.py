@@ -18,6 +18,7 @@ KVM processor") and anything no row covers give None: no guess is better than a 
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Final
 
 from msgspec import Struct
@@ -258,8 +259,13 @@ def normalise(model: str) -> str:
     return " ".join(_NOISE_RE.sub(" ", model).split())
 
 
+@lru_cache(maxsize=4096)
 def launch(model: str) -> CpuLaunch | None:
-    """The launch years of the CPU ``model`` names, or None when no rule covers it."""
+    """The launch years of the CPU ``model`` names, or None when no rule covers it.
+
+    Cached: a fleet has a few dozen CPU models, each reported every minute by the collector's
+    lifecycle stage.
+    """
     text = normalise(model)
     for rule, pattern in _COMPILED:
         if pattern.search(text):

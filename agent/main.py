@@ -6,7 +6,7 @@ import sys
 import threading
 from pathlib import Path
 
-from agent import __version__, config, startup, wire
+from agent import __version__, config, machine, startup, wire
 from agent.outbox import OutboxError
 from agent.probes.host import HostProbe
 from agent.runner import Agent
@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{args.config or '<defaults>'}: OK, agent id {cfg.agent_id!r}")
         return 0
     try:
-        agent = Agent(cfg, [HostProbe()], once=args.once)
+        agent = Agent(cfg, [HostProbe()], read_machine=machine.read_this_machine, once=args.once)
     except OutboxError as exc:
         print(f"wardwatch-agent: {exc}", file=sys.stderr)
         return startup.EXIT_CONFIG
@@ -77,20 +77,16 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _inventory(dump: Path | None, *, as_json: bool) -> int:
-    # Imported here: the SMBIOS, SMART and age modules cost the long-running agent ~1 MiB of
-    # memory it does not need until the inventory is wired into its messages.
-    from agent import machine
-
-    now = wire.now()
     try:
-        found = machine.from_dump(dump, now) if dump else machine.this_machine(now)
+        reading = machine.read_dump(dump) if dump else machine.read_this_machine()
     except OSError as exc:
         print(f"wardwatch-agent inventory: cannot read {dump}: {exc.strerror}", file=sys.stderr)
         return startup.EXIT_CONFIG
+    shown = machine.view(reading, wire.now())
     if as_json:
-        sys.stdout.buffer.write(machine.to_json(found) + b"\n")
+        sys.stdout.buffer.write(machine.to_json(shown) + b"\n")
     else:
-        print(machine.render(found))
+        print(machine.render(shown))
     return 0
 
 

@@ -18,6 +18,7 @@ import sqlite3
 import threading
 import time
 from collections import deque
+from datetime import date
 from pathlib import Path
 from typing import Literal, NamedTuple
 
@@ -44,6 +45,10 @@ CREATE INDEX IF NOT EXISTS outbox_agent_seq ON outbox (agent, seq);
 CREATE TABLE IF NOT EXISTS dropped (
     agent TEXT PRIMARY KEY,
     count INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS first_seen (
+    agent TEXT PRIMARY KEY,
+    day TEXT NOT NULL
 );
 """
 
@@ -181,6 +186,19 @@ class Outbox:
             return int(count)
 
     __len__ = depth
+
+    def first_seen(self, today: date) -> date:
+        """The day this agent first opened its outbox (``today`` the first time): the
+        machine existed then, which is evidence of its age."""
+        with self._lock, self._db:
+            self._db.execute(
+                "INSERT OR IGNORE INTO first_seen (agent, day) VALUES (?, ?)",
+                (self.agent, today.isoformat()),
+            )
+            (day,) = self._db.execute(
+                "SELECT day FROM first_seen WHERE agent = ?", (self.agent,)
+            ).fetchone()
+        return date.fromisoformat(day)
 
     def dropped(self) -> int:
         """How many messages the bounds have dropped, ever."""

@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import logging
-import socket
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from datetime import date
 from typing import Any
-
-import psutil
 
 from agent import __version__, wire
 from agent.config import AgentConfig
+from agent.machine import MachineProbe, Reading, same_machine
 from agent.mqttlink import Connection
 from agent.outbox import Outbox
-from agent.probes import Probe, osinfo, run_all
+from agent.probes import Probe, run_all
 
 log = logging.getLogger("wardwatch.agent")
 
@@ -29,15 +28,24 @@ TICK_S = 1.0
 class Agent:
     """One agent process: its identity, its probes, its MQTT connection and its outbox.
 
+    ``read_machine(first_seen)`` reads what the machine is (``agent.machine``); with it, every
+    report carries the machine fact and the retained inventory is sent at start and on change.
     ``once=True`` is the one-shot mode of ``--once``: it uses its own client id and leaves the
-    retained status alone, so it can run beside the long-running agent of the same machine.
+    retained status and inventory alone, so it can run beside the long-running agent of the
+    same machine.
     """
 
-    def __init__(self, config: AgentConfig, probes: Sequence[Probe], *, once: bool = False) -> None:
+    def __init__(
+        self,
+        config: AgentConfig,
+        probes: Sequence[Probe],
+        *,
+        read_machine: Callable[[date], Reading] | None = None,
+        once: bool = False,
+    ) -> None:
         self.config = config
         self.id = config.agent_id
         self.once = once
-        self.probes = probes
         self.outbox = Outbox(
             config.outbox.resolved_path(),
             self.id,
@@ -46,6 +54,12 @@ class Agent:
             resend_after_s=config.agent.resend_after_s,
         )
         self._report_bytes = 0  # the size of the last report, to make room for the next
+        self.machine: MachineProbe | None = None
+        self._inventoried: wire.MachineFacts | None = None  # what the last inventory said
+        if read_machine is not None:
+            first_seen = self.outbox.first_seen(wire.now().date())
+            self.machine = MachineProbe(lambda: read_machine(first_seen))
+        self.probes = [*probes, self.machine] if self.machine else list(probes)
         self.identity: dict[str, Any] = {
             "agent": self.id,
             "site": config.agent.site,
@@ -93,23 +107,34 @@ class Agent:
             errors=errors,
         )
 
-    def inventory(self) -> wire.Inventory:
-        """What this machine is, for the retained inventory topic."""
-        identity = osinfo.os_identity()
+    def inventory(self) -> wire.Inventory | None:
+        """The inventory to send now: at the first call, then only when the machine changed
+        (disk hours aside); None otherwise, or when the machine cannot be read."""
+        if self.machine is None:
+            return None
+        try:
+            reading = self.machine.reading()
+        except Exception as exc:  # the report's machine probe carries the error too
+            log.warning("cannot read this machine's inventory: %s", exc)
+            return None
+        if self._inventoried is not None and same_machine(self._inventoried, reading.facts):
+            return None
+        self._inventoried = reading.facts
         at = wire.now()
         return wire.Inventory(
             **self.identity,
             id=wire.new_message_id(),
             measured_at=at,
             sent_at=at,
-            hostname=socket.gethostname(),
-            os_name=identity.name,
-            os_version=identity.version,
-            os_build=identity.build,
-            cpu_model=osinfo.cpu_model(),
-            cpu_count=psutil.cpu_count() or 1,
-            memory_mb=round(psutil.virtual_memory().total / 1024 / 1024, 1),
+            machine=reading.facts,
+            missing=reading.missing,
         )
+
+    def queue_inventory(self) -> None:
+        """Commit and publish the inventory, retained, if it is new or changed."""
+        inventory = self.inventory()
+        if inventory is not None:
+            self.queue(inventory, retain=True)
 
     def queue(self, message: wire.Report | wire.Inventory, *, retain: bool = False) -> None:
         """Commit a message to the outbox, and publish it now if connected."""
@@ -156,13 +181,14 @@ class Agent:
     def run_forever(self, stop: threading.Event) -> None:
         """Report every interval until ``stop`` is set; say goodbye as ``offline`` then."""
         self.conn.start()
-        self.queue(self.inventory(), retain=True)
+        self.queue_inventory()
         interval = self.config.agent.interval_s
         next_at = time.monotonic()
         while not stop.is_set():
             now = time.monotonic()
             if now >= next_at:
                 self.queue(self.measure())
+                self.queue_inventory()  # the report's machine probe may have re-read it
                 # Skip missed slots (a suspended laptop) instead of reporting in a burst.
                 next_at = max(next_at + interval, now + interval / 2)
             self.flush()

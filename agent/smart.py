@@ -22,6 +22,8 @@ from typing import Any, Final
 import msgspec
 from msgspec import Struct
 
+from agent.wire import Disk, one_line
+
 DEFAULT_TIMEOUT_S: Final = 20.0
 """Per smartctl run; a sleeping disk may take seconds to spin up, a hung one must not block."""
 
@@ -30,18 +32,6 @@ MAX_OUTPUT_BYTES: Final = 1024 * 1024
 
 # Where the smartmontools installer for Windows puts the binary; it is not always on PATH.
 WINDOWS_SMARTCTL: Final = Path(r"C:\Program Files\smartmontools\bin\smartctl.exe")
-
-
-class Disk(Struct, frozen=True, kw_only=True):
-    """One disk as smartctl describes it."""
-
-    device: str
-    type: str
-    """smartctl's device type (``sat``, ``nvme``, ``scsi``…), as ``-d`` accepts it."""
-    protocol: str
-    model: str
-    serial: str
-    power_on_hours: int
 
 
 class DiskReading(Struct, frozen=True, kw_only=True):
@@ -79,7 +69,8 @@ def _load(text: str | bytes) -> dict[str, Any] | str:
 
 def _text(data: dict[str, Any], key: str) -> str:
     value = data.get(key)
-    return value.strip() if isinstance(value, str) else ""
+    # Cleaned here: the text travels in the wire contract, which refuses control characters.
+    return one_line(value.strip()) if isinstance(value, str) else ""
 
 
 def _hours(value: object) -> int | None:
@@ -121,7 +112,6 @@ def parse_device(text: str | bytes) -> DiskReading:
     return DiskReading(
         disk=Disk(
             device=_text(device, "name"),
-            type=_text(device, "type"),
             protocol=_text(device, "protocol"),
             model=_text(data, "model_name"),
             serial=_text(data, "serial_number"),

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import sys
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Final, Literal
 
 import msgspec
@@ -127,8 +127,52 @@ class HostFacts(Struct, frozen=True, kw_only=True, tag="host", tag_field="kind")
     disk_used_pct: Percent
 
 
-Fact = HostFacts
-"""One probe result. Later probes join this union, each tagged by ``kind``."""
+class Disk(Struct, frozen=True, kw_only=True):
+    """One disk as smartctl reads it; its power-on hours are evidence of the machine's age."""
+
+    device: Text
+    protocol: Text = ""
+    model: Text = ""
+    serial: Text = ""
+    power_on_hours: Annotated[int, Meta(ge=0)]
+
+
+class MachineFacts(Struct, frozen=True, kw_only=True, tag="machine", tag_field="kind"):
+    """What the machine is, and the evidence of its age: everything its lifecycle verdicts need.
+
+    Carried by the inventory and, as a fact, by every report, so any collector can judge a
+    machine from the message in hand, keeping no state. Empty text and None mean unknown.
+    """
+
+    hostname: Text
+    os_name: Text
+    os_version: Text
+    os_build: Text
+    os_edition: Text = ""
+    """Windows edition as the OS names it (``Professional``, ``EnterpriseS``...); decides
+    the end of support together with the build."""
+    os_installed: date | None = None
+    """When the OS was installed (a feature update or reinstall moves it forward)."""
+    manufacturer: Text = ""
+    model: Text = ""
+    serial: Text = ""
+    chassis: Text = ""
+    bios_vendor: Text = ""
+    bios_version: Text = ""
+    bios_date: date | None = None
+    hypervisor: Text = ""
+    """The hypervisor of a virtual machine (``VMware``, ``QEMU/KVM``...); "" for hardware."""
+    cpu: Text
+    """The processor's model name (SMBIOS, else the OS's)."""
+    cpu_count: Annotated[int, Meta(ge=1)]
+    memory_mb: NonNegative
+    disks: list[Disk] = msgspec.field(default_factory=list)
+    first_seen: date | None = None
+    """When the agent first ran on this machine (its state directory's first day)."""
+
+
+Fact = HostFacts | MachineFacts
+"""One probe result, tagged by ``kind``. Later probes join this union."""
 
 
 class ProbeError(Struct, frozen=True, kw_only=True):
@@ -165,15 +209,12 @@ class Report(Measured, frozen=True, kw_only=True, tag="report", tag_field="type"
 
 
 class Inventory(Measured, frozen=True, kw_only=True, tag="inventory", tag_field="type"):
-    """What the machine is: sent retained at start and whenever it changes."""
+    """What the machine is: sent retained at start and whenever it changes (disk hours aside,
+    which grow every hour and travel in every report's machine fact)."""
 
-    hostname: Text
-    os_name: Text
-    os_version: Text
-    os_build: Text
-    cpu_model: Text
-    cpu_count: Annotated[int, Meta(ge=1)]
-    memory_mb: NonNegative
+    machine: MachineFacts
+    missing: list[Text] = msgspec.field(default_factory=list)
+    """What could not be read (a truncated SMBIOS table, no smartctl...), for the operator."""
 
 
 class Status(Identity, frozen=True, kw_only=True, tag="status", tag_field="type"):

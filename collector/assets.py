@@ -20,6 +20,8 @@ from pathlib import Path
 
 from msgspec import Struct
 
+from collector.watched import WatchedFile
+
 log = logging.getLogger(__name__)
 
 REQUIRED_COLUMNS = ("serial", "hostname", "purchase_date", "device_class", "site")
@@ -142,12 +144,8 @@ class AssetRegister:
         """Open ``path``; ``device_classes`` are those the policy knows."""
         self.path = path
         self._classes = frozenset(c.casefold() for c in device_classes)
-        self._check_every_s = check_every_s
-        self._clock = clock
+        self._file = WatchedFile(path, check_every_s=check_every_s, clock=clock)
         self._today = today
-        self._signature: tuple[int, int] | None = None
-        self._checked_at: float | None = None
-        self._loaded = False
         self._by_serial: dict[str, Asset] = {}
         self._by_host: dict[str, Asset] = {}
         self._assets: list[Asset] = []
@@ -162,19 +160,9 @@ class AssetRegister:
 
     def refresh(self) -> bool:
         """Re-read the file if it changed and the check interval passed; True if re-read."""
-        now = self._clock()
-        if self._checked_at is not None and now - self._checked_at < self._check_every_s:
+        if not self._file.changed():
             return False
-        self._checked_at = now
-        try:
-            stat = self.path.stat()
-            signature: tuple[int, int] | None = (stat.st_mtime_ns, stat.st_size)
-        except FileNotFoundError:
-            signature = None
-        if self._loaded and signature == self._signature:
-            return False
-        self._signature, self._loaded = signature, True
-        self._read(signature is not None)
+        self._read(self._file.exists)
         return True
 
     def _read(self, exists: bool) -> None:

@@ -84,26 +84,67 @@ STATUS = Measurement(
     "connection changes: online at connect, offline from the broker's last will or at stop",
 )
 
+_VERDICT_DOC = "ok, due (within the policy's warning window), overdue, or unknown (see reason)"
+_RANK_DOC = "the verdict as a number, worst highest: ok 0, unknown 1, due 2, overdue 3"
+
 OS = Measurement(
     "os",
     AGENT_TAGS,
     {
+        "support": Field("str", "", f"end-of-support verdict: {_VERDICT_DOC}"),
+        "rank": Field("int", "", _RANK_DOC),
+        "reason": Field("str", "", "why: the release found and its end of support"),
         "name": Field("str", "", "operating system name"),
         "version": Field("str", "", "operating system version"),
         "build": Field("str", "", "OS build or kernel release"),
+        "edition": Field("str", "", "Windows edition (decides the end of support)"),
+        "release": Field("str", "", "the release of the end-of-support table it was found as"),
+        "installed": Field("str", "", "OS install date (ISO), when known"),
+        "eol_date": Field("str", "", "end of support (ISO date): overdue from this day"),
+        "days_left": Field("int", "d", "days until the end of support; <= 0 once overdue"),
+        "extended_support": Field(
+            "bool", "", "eol_date is the paid or LTS extended support the policy counts"
+        ),
     },
-    "the operating system from the latest inventory",
+    "the OS and its support verdict, from every report's machine facts and each inventory",
 )
 
 HARDWARE = Measurement(
     "hardware",
     AGENT_TAGS,
     {
+        "lifecycle": Field("str", "", f"hardware lifecycle verdict: {_VERDICT_DOC}"),
+        "rank": Field("int", "", _RANK_DOC),
+        "reason": Field("str", "", "why: the evidence the age was taken from"),
+        "policy": Field("str", "", "the lifecycle policy applied"),
+        "policy_class": Field(
+            "str", "", "device class the policy was applied for (the register's, if matched)"
+        ),
+        "useful_life_years": Field("int", "y", "useful life of that class under the policy"),
+        "days_left": Field("int", "d", "days until the end of useful life; <= 0 once overdue"),
+        "end_date": Field("str", "", "end of useful life (ISO date): overdue from this day"),
+        "since": Field("str", "", "estimated date the machine entered service (ISO)"),
+        "age_years": Field("float", "y", "estimated age"),
+        "age_source": Field(
+            "str", "", "evidence of the age: register, bios, disk, cpu, os_install, first_seen"
+        ),
+        "age_confidence": Field("str", "", "high, medium or low"),
+        "manufacturer": Field("str", "", "system manufacturer (SMBIOS)"),
+        "model": Field("str", "", "system product name (SMBIOS)"),
+        "serial": Field("str", "", "system serial number (SMBIOS)"),
+        "chassis": Field("str", "", "chassis type (SMBIOS)"),
+        "bios_version": Field("str", "", "BIOS version"),
+        "bios_date": Field("str", "", "BIOS release date (ISO)"),
+        "hypervisor": Field("str", "", "the hypervisor of a virtual machine; empty for hardware"),
         "cpu_model": Field("str", "", "processor model name"),
+        "cpu_launch_year": Field("int", "", "the processor's launch year, from the rules"),
         "cpu_count": Field("int", "", "logical processors"),
         "memory_mb": Field("float", "MiB", "installed memory"),
+        "disk_hours": Field("int", "h", "largest power-on hours of the machine's disks"),
+        "asset_line": Field("int", "", "line of the asset register row that matched"),
     },
-    "the hardware from the latest inventory",
+    "the machine, its age estimate and its lifecycle verdict, from every report's machine "
+    "facts and each inventory",
 )
 
 DEAD_LETTER = Measurement(

@@ -10,6 +10,7 @@ from msgspec import Meta, Struct
 
 from agent import tomlconfig, wire
 from agent.config import MqttUrl
+from collector.policy import DEFAULT_POLICY
 
 SAMPLE = Path(__file__).with_name("collector.sample.toml")
 
@@ -65,6 +66,15 @@ class ClockSection(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True
     max_skew_s: Annotated[float, Meta(gt=0)] = 300.0
 
 
+class LifecycleSection(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """``[lifecycle]``: the policy, the OS end-of-support table and the asset register."""
+
+    policy: Annotated[str, Meta(min_length=1)] = DEFAULT_POLICY
+    os_table: str = ""
+    asset_register: str = ""
+    check_every_s: Annotated[float, Meta(gt=0, le=86400)] = 30.0
+
+
 class CollectorConfig(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """The whole collector configuration."""
 
@@ -72,6 +82,7 @@ class CollectorConfig(Struct, frozen=True, kw_only=True, forbid_unknown_fields=T
     influx: InfluxSection = msgspec.field(default_factory=InfluxSection)
     batch: BatchSection = msgspec.field(default_factory=BatchSection)
     clock: ClockSection = msgspec.field(default_factory=ClockSection)
+    lifecycle: LifecycleSection = msgspec.field(default_factory=LifecycleSection)
 
 
 def load(path: Path | None) -> CollectorConfig:

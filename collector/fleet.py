@@ -11,10 +11,11 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Final
 
 from agent import __version__, wire
+from agent.machine import Reading
 from agent.probes import osinfo, osinfo_linux, osinfo_windows
 
 # The wards and communes of Buôn Ma Thuột before the 2025 reform (/work/shared/FACTS.md).
@@ -161,6 +162,77 @@ def _disk_gb(cpu: Cpu, rng: random.Random) -> float:
     return rng.choice([223.57, 238.47, 238.47, 476.94])
 
 
+# Brands the city buys, with model names by era (desktop, laptop).
+_MODELS: Final = {
+    "Dell Inc.": (
+        ("OptiPlex 3010", "Latitude E6430"),
+        ("OptiPlex 3050", "Latitude 3480"),
+        ("OptiPlex 3080", "Latitude 3510"),
+        ("OptiPlex 7010", "Latitude 3440"),
+    ),
+    "HP": (
+        ("HP Compaq Pro 6300 SFF", "HP ProBook 4540s"),
+        ("HP ProDesk 400 G4 SFF", "HP ProBook 440 G4"),
+        ("HP ProDesk 400 G7 SFF", "HP ProBook 440 G7"),
+        ("HP Pro Tower 280 G9", "HP ProBook 440 G10"),
+    ),
+    "LENOVO": (
+        ("ThinkCentre M72e", "ThinkPad L430"),
+        ("ThinkCentre M710s", "ThinkPad E470"),
+        ("ThinkCentre M70s", "ThinkPad E14"),
+        ("ThinkCentre neo 50s", "ThinkPad E14 Gen 5"),
+    ),
+}
+_HOURS_A_DAY: Final = {True: 24.0, False: 8.5}  # always on, or office hours on working days
+_WORKING_DAYS: Final = 250 / 365
+
+
+@dataclass(frozen=True)
+class Hardware:
+    """What SMBIOS and the disks of a simulated machine say, and the truth behind them."""
+
+    manufacturer: str
+    model: str
+    serial: str
+    chassis: str
+    purchased: date
+    """The truth: when the city bought it (what an asset register holds)."""
+    bios_date: date
+    """Before the purchase, or later when the BIOS was updated."""
+    bios_updated: bool
+    disk_since: date
+    """When the system disk was fitted: the purchase, or a replacement."""
+    os_installed: date
+
+
+def _hardware(cpu: Cpu, device_class: str, now: datetime, rng: random.Random) -> Hardware:
+    today = now.date()
+    latest = max(date(cpu.year, 1, 1), today - timedelta(days=30))
+    purchased = min(date(cpu.year, 1, 1) + timedelta(days=rng.randint(60, 600)), latest)
+    bios_date = purchased - timedelta(days=rng.randint(30, 240))
+    updated = rng.random() < 0.25 and (today - purchased).days > 400
+    if updated:  # a BIOS update moves the date forward: the trap the estimate must avoid
+        bios_date = purchased + timedelta(days=rng.randint(365, (today - purchased).days - 1))
+    disk_since = purchased
+    if rng.random() < 0.2 and (today - purchased).days > 800:
+        disk_since = purchased + timedelta(days=rng.randint(400, (today - purchased).days - 1))
+    installed = purchased + timedelta(days=rng.randint(0, max(0, (today - purchased).days)))
+    brand = rng.choice(sorted(_MODELS))
+    era = min(3, max(0, (cpu.year - 2011) // 4))
+    laptop = device_class == "laptop"
+    return Hardware(
+        manufacturer=brand,
+        model=_MODELS[brand][era][1 if laptop else 0],
+        serial="".join(rng.choices("ABCDEFGHJKLMNPQRSTUVWXYZ0123456789", k=8)),
+        chassis="Notebook" if laptop else "Desktop",
+        purchased=purchased,
+        bios_date=bios_date,
+        bios_updated=updated,
+        disk_since=disk_since,
+        os_installed=installed,
+    )
+
+
 @dataclass(frozen=True)
 class LinkProfile:
     """The quality of a site's line, per target kind: base RTT (ms), jitter (ms), loss (%).
@@ -206,6 +278,8 @@ class Machine:
     cpu: Cpu
     memory_mb: float
     os: osinfo.OsIdentity
+    hardware: Hardware
+    always_on: bool
     disk_total_gb: float
     disk_used_pct: float
     boot_time: datetime
@@ -254,7 +328,8 @@ def build_fleet(
         os_identity = _os_for(cpu, role, rng)
         windows = os_identity.name.startswith("Windows")
         hostname = f"{site}-{prefix}{number:02d}"
-        if role == "vc-endpoint" or rng.random() < ALWAYS_ON_SHARE:
+        always_on = role == "vc-endpoint" or rng.random() < ALWAYS_ON_SHARE
+        if always_on:
             uptime_s = rng.uniform(1, 60) * 86400  # never switched off
         else:
             local = now + LOCAL_TZ  # switched on this morning, between 06:45 and 08:15
@@ -274,6 +349,8 @@ def build_fleet(
                 cpu=cpu,
                 memory_mb=_memory_mb(cpu, rng),
                 os=os_identity,
+                hardware=_hardware(cpu, device_class, now, rng),
+                always_on=always_on,
                 disk_total_gb=_disk_gb(cpu, rng),
                 disk_used_pct=round(rng.uniform(25, 92), 1),
                 boot_time=(now - timedelta(seconds=uptime_s)).replace(microsecond=0),
@@ -329,6 +406,43 @@ class SimulatedHostProbe:
         return []
 
 
+def machine_reading(m: Machine, now: datetime, first_seen: date | None = None) -> Reading:
+    """What the agent's machine probe would read on this simulated machine ``now``."""
+    hw = m.hardware
+    days_on = max(0, (now.date() - hw.disk_since).days)
+    share = 1.0 if m.always_on else _WORKING_DAYS
+    hours = int(days_on * share * _HOURS_A_DAY[m.always_on])
+    facts = wire.MachineFacts(
+        hostname=m.hostname,
+        os_name=m.os.name,
+        os_version=m.os.version,
+        os_build=m.os.build,
+        os_edition=m.os.edition,
+        os_installed=hw.os_installed,
+        manufacturer=hw.manufacturer,
+        model=hw.model,
+        serial=hw.serial,
+        chassis=hw.chassis,
+        bios_vendor="Dell Inc." if hw.manufacturer == "Dell Inc." else "AMI",
+        bios_version="A12" if hw.bios_updated else "A02",
+        bios_date=hw.bios_date,
+        cpu=m.cpu.model,
+        cpu_count=m.cpu.threads,
+        memory_mb=m.memory_mb,
+        disks=[
+            wire.Disk(
+                device="/dev/sda",
+                protocol="ATA",
+                model="ST500DM002-1BD142",
+                serial=f"Z{hw.serial}",
+                power_on_hours=hours,
+            )
+        ],
+        first_seen=first_seen,
+    )
+    return Reading(facts=facts, missing=[])
+
+
 def sample_reports(machines: Sequence[Machine], count: int, *, seed: int = 0) -> list[wire.Report]:
     """``count`` reports of these machines without MQTT or outbox (InfluxDB-only benchmarks).
 
@@ -353,7 +467,7 @@ def sample_reports(machines: Sequence[Machine], count: int, *, seed: int = 0) ->
                 sent_at=at,
                 interval_s=60,
                 agent_version=__version__,
-                facts=probe.collect(),
+                facts=[*probe.collect(), machine_reading(m, at).facts],
             )
         )
     return reports

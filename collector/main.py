@@ -7,7 +7,9 @@ import sys
 import threading
 
 from agent import startup
+from agent.tomlconfig import ConfigError
 from collector import config
+from collector.lifecycle import Lifecycle
 from collector.pipeline import Collector
 from collector.writer import WriteError, make_writer
 
@@ -27,11 +29,18 @@ def main(argv: list[str] | None = None) -> int:
     cfg = startup.configure(args, "wardwatch-collector", config.load)
     if cfg is None:
         return startup.EXIT_CONFIG
+    try:
+        lifecycle = Lifecycle(cfg.lifecycle)
+    except ConfigError as exc:
+        print(f"wardwatch-collector: {args.config or '<defaults>'}: {exc}", file=sys.stderr)
+        return startup.EXIT_CONFIG
     if args.check:
-        print(f"{args.config or '<defaults>'}: OK")
+        register = lifecycle.register
+        problems = f", {len(register.problems)} asset register problem(s)" if register else ""
+        print(f"{args.config or '<defaults>'}: OK, policy {lifecycle.policy.name}{problems}")
         return 0
     writer = make_writer(cfg.influx)
-    collector = Collector(cfg, writer)
+    collector = Collector(cfg, writer, lifecycle)
     startup.stop_on_signals(collector.stop_event)
     try:
         writer.ensure_database()

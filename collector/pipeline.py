@@ -20,6 +20,7 @@ import msgspec
 from agent import wire
 from collector.clock import ClockJudge
 from collector.config import CollectorConfig
+from collector.lifecycle import Judge, Lifecycle
 from collector.lineproto import LineProtocolError, encode, encode_all
 from collector.points import dead_letter_point, to_points
 from collector.subscriber import Incoming, Subscriber
@@ -62,9 +63,11 @@ def _salvage_id(payload: bytes) -> str | None:
         return None
 
 
-def decode_stage(incoming: Incoming, max_bytes: int, judge: ClockJudge) -> tuple[Entry, str]:
-    """Decode, validate, judge the clock and convert one delivery; return the entry and a
-    reason code if refused."""
+def decode_stage(
+    incoming: Incoming, max_bytes: int, clocks: ClockJudge, lifecycle: Judge
+) -> tuple[Entry, str]:
+    """Decode, validate, judge the clock and the lifecycle, and convert one delivery; return
+    the entry and a reason code if refused."""
     try:
         agent, _ = wire.parse_topic(incoming.topic)
     except wire.WireError as exc:
@@ -73,8 +76,9 @@ def decode_stage(incoming: Incoming, max_bytes: int, judge: ClockJudge) -> tuple
         message = wire.decode(incoming.topic, incoming.payload, max_bytes=max_bytes)
         if isinstance(message, wire.Ack):
             raise wire.WireError("topic", "an ack is not an agent message")
-        clock = judge.check(message.sent_at, incoming.received_at, incoming.connected_at)
-        lines = encode_all(to_points(message, incoming.received_at, clock))
+        clock = clocks.check(message.sent_at, incoming.received_at, incoming.connected_at)
+        points = to_points(message, incoming.received_at, judge=lifecycle, clock=clock)
+        lines = encode_all(points)
     except wire.WireError as exc:
         return Entry(incoming, agent, _salvage_id(incoming.payload), rejection=str(exc)), exc.code
     except LineProtocolError as exc:
@@ -123,14 +127,21 @@ class Stats:
 class Collector:
     """Wires the subscriber, the stages and the writer together."""
 
-    def __init__(self, cfg: CollectorConfig, writer: Writer | None = None) -> None:
+    def __init__(
+        self,
+        cfg: CollectorConfig,
+        writer: Writer | None = None,
+        lifecycle: Lifecycle | None = None,
+    ) -> None:
+        """``lifecycle`` defaults to the one ``cfg`` describes (ConfigError if it is bad)."""
         self.cfg = cfg
+        self.lifecycle = lifecycle if lifecycle is not None else Lifecycle(cfg.lifecycle)
         self.inbox: queue.Queue[Incoming] = queue.Queue()
         self.subscriber = Subscriber(cfg.mqtt, self.inbox)
         self.writer = writer if writer is not None else make_writer(cfg.influx)
         self.stats = Stats()
         self.stop_event = threading.Event()
-        self.judge = ClockJudge(cfg.clock.max_skew_s, cfg.mqtt.session_expiry_s)
+        self.clocks = ClockJudge(cfg.clock.max_skew_s, cfg.mqtt.session_expiry_s)
 
     def run(self) -> None:
         """Process deliveries until ``stop_event`` is set; the batch in hand is finished."""
@@ -161,7 +172,9 @@ class Collector:
                 continue
             if not batch:
                 deadline = time.monotonic() + limit.max_delay_s
-            entry, code = decode_stage(incoming, self.cfg.mqtt.max_payload_bytes, self.judge)
+            entry, code = decode_stage(
+                incoming, self.cfg.mqtt.max_payload_bytes, self.clocks, self.lifecycle.judge
+            )
             self.stats.add(received=1)
             if code:
                 self.stats.reject(code)

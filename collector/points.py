@@ -24,6 +24,7 @@ from collector.catalogue import (
     Measurement,
 )
 from collector.clock import UNKNOWN, ClockCheck
+from collector.lifecycle import Judge
 from collector.lineproto import FieldValue, Point, time_ns
 
 _COERCE: dict[str, Callable[[Any], FieldValue]] = {
@@ -43,10 +44,12 @@ def make_point(
     """A point of ``measurement`` for one agent; each field is cast to its catalogue type.
 
     Casting matters: InfluxDB fixes a field's type at its first write, so a float field sent
-    once as ``3`` (an int) would refuse every later ``3.5``.
+    once as ``3`` (an int) would refuse every later ``3.5``. A None value is left out.
     """
     fields: list[tuple[str, FieldValue]] = []
     for key, value in values.items():
+        if value is None:  # unknown: InfluxDB has no null, the field is left out
+            continue
         spec = measurement.fields.get(key)
         if spec is None:
             raise KeyError(f"{measurement.name}.{key} is not in the catalogue")
@@ -70,8 +73,20 @@ def _host(identity: wire.Identity, facts: wire.HostFacts, at: datetime, clock: C
     return make_point(HOST, agent_tags(identity), values, at)
 
 
-def report_points(report: wire.Report, clock: ClockCheck = UNKNOWN) -> list[Point]:
-    """The agent's health point and one point per fact, all at the measurement time
+def machine_points(
+    identity: wire.Identity, machine: wire.MachineFacts, at: datetime, judge: Judge
+) -> list[Point]:
+    """The machine's hardware and OS verdicts, as of the day of ``at``."""
+    judgement = judge(identity, machine, at.date())
+    tags = agent_tags(identity)
+    return [
+        make_point(HARDWARE, tags, msgspec.structs.asdict(judgement.hardware), at),
+        make_point(OS, tags, msgspec.structs.asdict(judgement.os), at),
+    ]
+
+
+def report_points(report: wire.Report, judge: Judge, clock: ClockCheck = UNKNOWN) -> list[Point]:
+    """The agent's health point and the points of each fact, all at the measurement time
     (corrected when the agent's clock is off)."""
     at = report.measured_at + clock.correction
     points = [
@@ -90,35 +105,20 @@ def report_points(report: wire.Report, clock: ClockCheck = UNKNOWN) -> list[Poin
             at,
         )
     ]
-    points.extend(_host(report, fact, at, clock) for fact in report.facts)
+    for fact in report.facts:
+        if isinstance(fact, wire.HostFacts):
+            points.append(_host(report, fact, at, clock))
+        else:
+            points.extend(machine_points(report, fact, at, judge))
     return points
 
 
-def inventory_points(inventory: wire.Inventory, clock: ClockCheck = UNKNOWN) -> list[Point]:
-    """The OS and hardware the inventory describes."""
+def inventory_points(
+    inventory: wire.Inventory, judge: Judge, clock: ClockCheck = UNKNOWN
+) -> list[Point]:
+    """The verdicts of the machine the inventory describes."""
     at = inventory.measured_at + clock.correction
-    return [
-        make_point(
-            OS,
-            agent_tags(inventory),
-            {
-                "name": inventory.os_name,
-                "version": inventory.os_version,
-                "build": inventory.os_build,
-            },
-            at,
-        ),
-        make_point(
-            HARDWARE,
-            agent_tags(inventory),
-            {
-                "cpu_model": inventory.cpu_model,
-                "cpu_count": inventory.cpu_count,
-                "memory_mb": inventory.memory_mb,
-            },
-            at,
-        ),
-    ]
+    return machine_points(inventory, inventory.machine, at, judge)
 
 
 def status_points(
@@ -136,13 +136,18 @@ def status_points(
 
 
 def to_points(
-    message: wire.AgentMessage, received_at: datetime, clock: ClockCheck = UNKNOWN
+    message: wire.AgentMessage,
+    received_at: datetime,
+    *,
+    judge: Judge,
+    clock: ClockCheck = UNKNOWN,
 ) -> list[Point]:
-    """Every point one agent message yields; ``clock`` says how far off its agent's clock is."""
+    """Every point one agent message yields; ``judge`` gives a machine's lifecycle verdicts,
+    ``clock`` says how far off its agent's clock is."""
     if isinstance(message, wire.Report):
-        return report_points(message, clock)
+        return report_points(message, judge, clock)
     if isinstance(message, wire.Inventory):
-        return inventory_points(message, clock)
+        return inventory_points(message, judge, clock)
     return status_points(message, received_at, clock)
 
 

@@ -69,6 +69,12 @@ def _shipped() -> list[Path]:
     return list(DATA.glob("policy-*.toml"))
 
 
+def is_path(text: str) -> bool:
+    """Whether a policy setting names a file (a path separator, or ``.toml`` at the end)
+    rather than a shipped policy."""
+    return "/" in text or "\\" in text or text.endswith(".toml")
+
+
 def load_policy(name_or_path: str | Path = DEFAULT_POLICY) -> Policy:
     """Load a shipped policy by name, or a city's own policy file by path.
 
@@ -76,7 +82,7 @@ def load_policy(name_or_path: str | Path = DEFAULT_POLICY) -> Policy:
     ConfigError naming the file, the key and what was expected.
     """
     text = str(name_or_path)
-    if isinstance(name_or_path, Path) or "/" in text or "\\" in text or text.endswith(".toml"):
+    if isinstance(name_or_path, Path) or is_path(text):
         path = Path(name_or_path)
     else:
         path = DATA / f"policy-{text}.toml"

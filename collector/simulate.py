@@ -54,7 +54,13 @@ from msgspec import Struct
 from agent import tomlconfig, wire
 from agent.config import AgentConfig, MqttSection
 from agent.runner import Agent
-from collector.fleet import Machine, SimulatedHostProbe, build_fleet, site_names
+from collector.fleet import (
+    Machine,
+    SimulatedHostProbe,
+    build_fleet,
+    machine_reading,
+    site_names,
+)
 
 log = logging.getLogger("wardwatch.simulate")
 
@@ -68,8 +74,6 @@ with its own clock, and Connection.start() calls paho's loop_start(), one networ
 agent. The seams that would let the simulator (or any host of many agents) drive Agent itself:
   * Agent.tick(now) -> float: one step of run_forever (report when due, flush due resends),
     returning when it next needs to run, and Agent.goodbye(): the offline status of its stop;
-  * Agent(..., inventory=...): an injectable inventory source, as probes already are
-    (Agent.inventory() reads this machine through osinfo and psutil);
   * an ack hook (on_settled(ack, removed)) instead of Agent._on_message discarding what
     Outbox.settle() returns;
   * Outbox(..., db=...): one SQLite connection shared by the agents of one file; a connection
@@ -114,9 +118,9 @@ def load_config(path: Path | None) -> SimulateConfig:
 class SimulatedAgent(Agent):
     """``agent.runner.Agent`` for a simulated machine; the simulator's loop drives its client.
 
-    Only two things differ from the agent on a ward PC: the inventory comes from the machine's
-    profile instead of this computer, and acks are counted (``Agent._on_message`` discards what
-    ``Outbox.settle`` returns).
+    Only two things differ from the agent on a ward PC: the host facts and the inventory come
+    from the machine's profile instead of this computer, and acks are counted
+    (``Agent._on_message`` discards what ``Outbox.settle`` returns).
     """
 
     def __init__(
@@ -127,8 +131,12 @@ class SimulatedAgent(Agent):
         seed: int,
         on_ack: Callable[[SimulatedAgent, wire.Ack, int], None],
     ) -> None:
-        super().__init__(config, [SimulatedHostProbe(machine, seed)])
-        self.machine = machine
+        super().__init__(
+            config,
+            [SimulatedHostProbe(machine, seed)],
+            read_machine=lambda first_seen: machine_reading(machine, wire.now(), first_seen),
+        )
+        self.profile = machine
         self._on_ack = on_ack
         self.outstanding = 0  # committed, not yet settled
         self.reconnect_at: float | None = None
@@ -143,24 +151,6 @@ class SimulatedAgent(Agent):
         self.conn.client.max_queued_messages_set(MAX_QUEUED_PER_CLIENT)
         # The loop blocks during a TCP connect; a blackholed broker must not hold it long.
         self.conn.client.connect_timeout = CONNECT_TIMEOUT_S
-
-    def inventory(self) -> wire.Inventory:
-        """What this simulated machine is."""
-        m = self.machine
-        at = wire.now()
-        return wire.Inventory(
-            **self.identity,
-            id=wire.new_message_id(),
-            measured_at=at,
-            sent_at=at,
-            hostname=m.hostname,
-            os_name=m.os.name,
-            os_version=m.os.version,
-            os_build=m.os.build,
-            cpu_model=m.cpu.model,
-            cpu_count=m.cpu.threads,
-            memory_mb=m.memory_mb,
-        )
 
     def _on_message(self, client: Any, userdata: Any, message: Any) -> None:
         # Agent._on_message, keeping settle()'s count.
@@ -466,7 +456,7 @@ class Simulator:
             if self._reschedule:
                 self._reschedule = False
                 self._heap = [
-                    (now + agent.machine.phase * self._interval_s, agent.index)
+                    (now + agent.profile.phase * self._interval_s, agent.index)
                     for agent in self.agents
                 ]
                 heapq.heapify(self._heap)
@@ -550,7 +540,7 @@ class Simulator:
             agent.started = True
             self.counters.started += 1
             # As run_forever: the inventory is committed at start, whatever the connection.
-            self._commit(agent, agent.inventory(), retain=True)
+            self._commit_inventory(agent)
             if time.monotonic() >= self._connect_gate:
                 self._open(agent)
             else:
@@ -640,6 +630,7 @@ class Simulator:
                 heapq.heappush(self._heap, (now + 0.05, index))
                 continue
             self._commit(agent, agent.measure())
+            self._commit_inventory(agent)  # as run_forever: only if the machine changed
             interval = self._interval_s
             # As run_forever: skip missed slots instead of reporting in a burst.
             heapq.heappush(self._heap, (max(due + interval, now + interval / 2), index))
@@ -656,6 +647,11 @@ class Simulator:
             self.counters.inventories += 1
         if self.on_commit is not None:
             self.on_commit(agent.id, message)
+
+    def _commit_inventory(self, agent: SimulatedAgent) -> None:
+        inventory = agent.inventory()
+        if inventory is not None:
+            self._commit(agent, inventory, retain=True)
 
     def _acked(self, agent: SimulatedAgent, ack: wire.Ack, removed: int) -> None:
         self.counters.acked += removed

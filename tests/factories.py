@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from agent import wire
+from collector.config import LifecycleSection
+from collector.lifecycle import Lifecycle
 
 T0 = datetime(2026, 11, 2, 1, 30, 15, 123456, tzinfo=UTC)
 
@@ -55,3 +57,47 @@ def report(message_id: str = "r0001", *, at: datetime = T0, **overrides: Any) ->
         agent_version="0.1.0",
         facts=[host_facts()] if facts is None else facts,
     )
+
+
+def machine_facts(**overrides: Any) -> wire.MachineFacts:
+    """An old ward PC as its machine probe reads it: a Dell OptiPlex 3010 bought in 2013,
+    Windows 10 22H2 Pro (out of support since 2025-10-14)."""
+    values: dict[str, Any] = {
+        "hostname": "TAN-AN-PC07",
+        "os_name": "Windows Professional",
+        "os_version": "10",
+        "os_build": "19045",
+        "os_edition": "Professional",
+        "os_installed": date(2021, 8, 3),
+        "manufacturer": "Dell Inc.",
+        "model": "OptiPlex 3010",
+        "serial": "7XK2Q12",
+        "chassis": "Desktop",
+        "bios_vendor": "Dell Inc.",
+        "bios_version": "A12",
+        "bios_date": date(2012, 11, 20),
+        "cpu": "Intel(R) Core(TM) i3-3220 CPU @ 3.30GHz",
+        "cpu_count": 4,
+        "memory_mb": 4096.0,
+        "disks": [
+            wire.Disk(device="/dev/sda", model="ST500DM002", serial="Z3T", power_on_hours=20_000)
+        ],
+    }
+    values.update(overrides)
+    return wire.MachineFacts(**values)
+
+
+def inventory(message_id: str = "inv1", *, at: datetime = T0, **overrides: Any) -> wire.Inventory:
+    """An inventory of ``machine_facts()`` (or ``machine=``), measured ``at``, sent now."""
+    machine = overrides.pop("machine", None)
+    return wire.Inventory(
+        **identity(**overrides),
+        id=message_id,
+        measured_at=at,
+        sent_at=wire.now(),
+        machine=machine_facts() if machine is None else machine,
+    )
+
+
+JUDGE = Lifecycle(LifecycleSection()).judge
+"""The default policy, the shipped OS table, no register: how a plain collector judges."""

@@ -8,7 +8,7 @@ from agent import wire
 from collector.catalogue import AGENT_TAGS, CATALOGUE
 from collector.lineproto import Point, time_ns
 from collector.points import dead_letter_point, to_points
-from tests.factories import T0, host_facts, identity, report
+from tests.factories import JUDGE, T0, host_facts, identity, inventory, machine_facts, report
 
 PYTHON_TYPES = {"float": float, "int": int, "str": str, "bool": bool}
 
@@ -17,19 +17,8 @@ def _messages() -> list[wire.AgentMessage]:
     return [
         report(),
         report(facts=[]),
-        wire.Inventory(
-            **identity(),
-            id="inv1",
-            measured_at=T0,
-            sent_at=T0,
-            hostname="TAN-AN-PC07",
-            os_name="Windows 10 Pro",
-            os_version="10",
-            os_build="19045",
-            cpu_model="Intel(R) Core(TM) i3-2120 CPU @ 3.30GHz",
-            cpu_count=4,
-            memory_mb=4096,
-        ),
+        report(facts=[host_facts(), machine_facts()]),
+        inventory(),
         wire.Status(**identity(), state="online", sent_at=T0),
         wire.Status(**identity(), state="offline", sent_at=T0),
     ]
@@ -44,7 +33,7 @@ def _conforms(point: Point) -> None:
 
 
 def test_every_point_is_in_the_catalogue_with_its_type() -> None:
-    points = [point for message in _messages() for point in to_points(message, T0)]
+    points = [point for message in _messages() for point in to_points(message, T0, judge=JUDGE)]
     points.append(dead_letter_point("tan-an-pc07", "host,agent=x f=1 1", "400: conflict", T0))
     for point in points:
         _conforms(point)
@@ -54,14 +43,14 @@ def test_every_point_is_in_the_catalogue_with_its_type() -> None:
 def test_integral_floats_stay_floats() -> None:
     # InfluxDB fixes a field's type at first write: a float field sent as 3 must still be 3.0.
     message = report(facts=[host_facts(cpu_pct=3, uptime_s=0)])
-    host = next(p for p in to_points(message, T0) if p.measurement == "host")
+    host = next(p for p in to_points(message, T0, judge=JUDGE) if p.measurement == "host")
     fields = dict(host.fields)
     assert fields["cpu_pct"] == 3.0 and type(fields["cpu_pct"]) is float
     assert type(fields["uptime_s"]) is float
 
 
 def test_report_values_are_exact() -> None:
-    agent_point, host = to_points(report(), T0 + timedelta(hours=5))
+    agent_point, host = to_points(report(), T0 + timedelta(hours=5), judge=JUDGE)
     assert host.time_ns == agent_point.time_ns == time_ns(T0)  # measured, not received, time
     assert dict(host.tags) == {tag: identity()[tag] for tag in AGENT_TAGS}
     assert dict(host.fields)["boot_time"] == int(host_facts().boot_time.timestamp())
@@ -78,13 +67,17 @@ def test_report_values_are_exact() -> None:
 
 def test_same_message_same_points() -> None:
     message = report()
-    assert to_points(message, T0) == to_points(message, T0 + timedelta(days=1))
+    assert to_points(message, T0, judge=JUDGE) == to_points(
+        message, T0 + timedelta(days=1), judge=JUDGE
+    )
 
 
 def test_offline_status_is_stamped_when_heard() -> None:
     # The last will carries the time it was armed; the collector's receive time is the outage.
     heard = T0 + timedelta(hours=3)
-    (offline,) = to_points(wire.Status(**identity(), state="offline", sent_at=T0), heard)
-    (online,) = to_points(wire.Status(**identity(), state="online", sent_at=T0), heard)
+    (offline,) = to_points(
+        wire.Status(**identity(), state="offline", sent_at=T0), heard, judge=JUDGE
+    )
+    (online,) = to_points(wire.Status(**identity(), state="online", sent_at=T0), heard, judge=JUDGE)
     assert offline.time_ns == time_ns(heard)
     assert online.time_ns == time_ns(T0)

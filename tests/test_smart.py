@@ -104,7 +104,6 @@ def test_ata() -> None:
     assert smart.parse_device(json.dumps(ATA)) == DiskReading(
         disk=Disk(
             device="/dev/sda",
-            type="sat",
             protocol="ATA",
             model="WDC WD5000AAKX-08U6AA0",
             serial="WD-WCC2EUJ12345",
@@ -116,7 +115,6 @@ def test_ata() -> None:
 def test_nvme() -> None:
     expected = Disk(
         device="/dev/nvme0",
-        type="nvme",
         protocol="NVMe",
         model="Samsung SSD 970 EVO Plus 500GB",
         serial="S4EVNX0N123456A",

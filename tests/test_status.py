@@ -15,7 +15,7 @@ from collector.localstack import Influxd
 from collector.points import to_points
 from collector.status import fleet_status, human_duration, render_table
 from collector.writer import V1Writer
-from tests.factories import T0, identity, report
+from tests.factories import JUDGE, T0, identity, report
 
 
 @pytest.fixture
@@ -38,7 +38,7 @@ def test_online_silent_and_said_offline(store: tuple[V1Writer, QueryClient]) -> 
         wire.Status(**gone, state="offline", sent_at=T0),
     ]
     for message in messages:
-        writer.write(encode_all(to_points(message, T0 + timedelta(seconds=1))))
+        writer.write(encode_all(to_points(message, T0 + timedelta(seconds=1), judge=JUDGE)))
     now = time_ns(T0 + timedelta(seconds=30))
     listed = fleet_status(reader, now_ns=now)
     assert [s.site for s in listed] == ["ea-tu", "hoa-phu", "tan-an"]

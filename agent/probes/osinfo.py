@@ -8,16 +8,18 @@ from msgspec import Struct
 
 
 class OsIdentity(Struct, frozen=True, kw_only=True):
-    """Name, version and build of the running OS, as an operator would write them."""
+    """Name, version, build and edition of the running OS, as an operator would write them."""
 
     name: str
     version: str
     build: str
+    edition: str = ""
 
 
 if sys.platform == "win32":
     from agent.probes.osinfo_windows import (
         cpu_model,
+        installed_on,
         os_identity,
         state_dir,
         system_disk,
@@ -26,10 +28,19 @@ if sys.platform == "win32":
 else:
     from agent.probes.osinfo_linux import (
         cpu_model,
+        installed_on,
         os_identity,
         state_dir,
         system_disk,
         uptime_s,
     )
 
-__all__ = ["OsIdentity", "cpu_model", "os_identity", "state_dir", "system_disk", "uptime_s"]
+__all__ = [
+    "OsIdentity",
+    "cpu_model",
+    "installed_on",
+    "os_identity",
+    "state_dir",
+    "system_disk",
+    "uptime_s",
+]

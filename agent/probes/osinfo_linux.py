@@ -6,12 +6,16 @@ import os
 import platform
 import shlex
 import time
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from agent.probes import osinfo
 
 OS_RELEASE = Path("/etc/os-release")
 CPUINFO = Path("/proc/cpuinfo")
+INSTALL_MARKERS = (Path("/var/log/installer"), Path("/etc/machine-id"))
+"""Written when the system was installed (Debian/Ubuntu's installer logs; the machine id of
+the first boot), and not touched afterwards."""
 
 
 def parse_os_release(text: str) -> dict[str, str]:
@@ -62,6 +66,18 @@ def cpu_model() -> str:
         return parse_cpu_model(CPUINFO.read_text(encoding="utf-8", errors="replace"))
     except OSError:
         return platform.processor()
+
+
+def installed_on(markers: tuple[Path, ...] = INSTALL_MARKERS) -> date | None:
+    """When this system was installed: the oldest modification time of the install markers;
+    None when none exists. Linux keeps no install date, so this is evidence, not a record."""
+    times: list[float] = []
+    for marker in markers:
+        try:
+            times.append(marker.stat().st_mtime)
+        except OSError:
+            continue
+    return datetime.fromtimestamp(min(times), UTC).date() if times else None
 
 
 def state_dir() -> Path:

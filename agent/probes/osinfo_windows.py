@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from agent.probes import osinfo
@@ -26,7 +27,7 @@ def identity_from(major: int, minor: int, build: int, edition: str) -> osinfo.Os
     else:
         version = f"{major}.{minor}"
     name = f"Windows {edition}".strip() if edition else "Windows"
-    return osinfo.OsIdentity(name=name, version=version, build=str(build))
+    return osinfo.OsIdentity(name=name, version=version, build=str(build), edition=edition)
 
 
 def os_identity() -> osinfo.OsIdentity:
@@ -52,6 +53,34 @@ def cpu_model() -> str:
     with winreg.OpenKey(winreg.HKEY_LOCAL_MACHINE, key_path) as key:
         value, _ = winreg.QueryValueEx(key, "ProcessorNameString")
     return str(value).strip()
+
+
+CURRENT_VERSION_KEY = r"SOFTWARE\Microsoft\Windows NT\CurrentVersion"
+
+
+def install_date_from(value: object) -> date | None:
+    """The date of the registry's ``InstallDate`` (a REG_DWORD of seconds since the epoch,
+    reset by each feature update); None when absent, zero or not a number."""
+    if not isinstance(value, int) or value <= 0:
+        return None
+    try:
+        return datetime.fromtimestamp(value, UTC).date()
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+def installed_on() -> date | None:
+    """When this Windows was installed (or last feature-updated), from the registry."""
+    if sys.platform != "win32":
+        raise OSError("the Windows registry exists only on Windows")
+    import winreg
+
+    try:
+        with winreg.OpenKey(winreg.HKEY_LOCAL_MACHINE, CURRENT_VERSION_KEY) as key:
+            value, _ = winreg.QueryValueEx(key, "InstallDate")
+    except OSError:
+        return None
+    return install_date_from(value)
 
 
 def state_dir() -> Path:
