@@ -12,6 +12,8 @@ from agent.tomlconfig import ConfigError
 from collector import config, simulate
 from collector.influxql import QueryClient, QueryError
 from collector.status import fleet_status, render_table
+from collector.verdicts import fleet_verdicts, render_csv, render_json
+from collector.verdicts import render_table as render_verdicts
 
 EXIT_FAILED = 1
 EXIT_CONFIG = 2
@@ -34,6 +36,24 @@ def build_parser() -> argparse.ArgumentParser:
         "--config", type=Path, metavar="FILE", help="the collector's TOML config (for [influx])"
     )
     status.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    life = commands.add_parser(
+        "lifecycle",
+        help="one line per machine: hardware lifecycle and OS support verdicts, worst first",
+        description="List every machine's latest verdicts from InfluxDB, worst first: "
+        "overdue, due (within the policy's warning window), unknown, ok; the hardware's age, "
+        "the evidence it was taken from, model and serial; the OS release and its end of "
+        "support. Use --format csv for a spreadsheet of the machines to replace.",
+    )
+    life.add_argument(
+        "--config", type=Path, metavar="FILE", help="the collector's TOML config (for [influx])"
+    )
+    life.add_argument("--site", default="", metavar="SITE", help="only this site (ward)")
+    life.add_argument(
+        "--format",
+        choices=("table", "csv", "json"),
+        default="table",
+        help="output format (default: table)",
+    )
     simulate.add_parser(commands)
     return parser
 
@@ -50,13 +70,19 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_CONFIG
     client = QueryClient(cfg.influx)
     try:
-        fleet = fleet_status(client)
+        if args.command == "lifecycle":
+            verdicts = fleet_verdicts(client, args.site)
+        else:
+            fleet = fleet_status(client)
     except QueryError as exc:
-        print(f"wardwatch status: {exc}", file=sys.stderr)
+        print(f"wardwatch {args.command}: {exc}", file=sys.stderr)
         return EXIT_FAILED
     finally:
         client.close()
-    if args.json:
+    if args.command == "lifecycle":
+        render = {"table": render_verdicts, "csv": render_csv, "json": render_json}
+        print(render[args.format](verdicts), end="" if args.format == "csv" else "\n")
+    elif args.json:
         print(json.dumps([asdict(s) for s in fleet], ensure_ascii=False, indent=2))
     else:
         print(render_table(fleet))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from agent import wire
+from agent.probes import osinfo
 from collector.config import InfluxSection
 from collector.influxql import QueryClient
 from collector.localstack import Influxd, Mosquitto, free_port
@@ -123,6 +125,26 @@ def test_running_agent_reports_and_goes_offline(
         assert header.split() == ["SITE", "AGENT", "ROLE", "LAST", "SEEN", "STATE", "UPTIME"]
         assert row.startswith(f"Tân An  {AGENT_ID}  office-pc")
         assert " online " in row
+        # Every report carries this machine's facts: the collector judged it.
+        life = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "collector.cli",
+                "lifecycle",
+                "--config",
+                str(collector_toml),
+                "--format",
+                "json",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert life.returncode == 0, life.stderr
+        (judged,) = json.loads(life.stdout)
+        assert (judged["agent"], judged["cpu_model"]) == (AGENT_ID, osinfo.cpu_model())
+        assert judged["os_name"].startswith(osinfo.os_identity().name)
     finally:
         os.kill(process.pid, getattr(signal, ending))
         process.wait(30)
