@@ -59,12 +59,12 @@ def test_inventory_at_start_then_only_when_the_machine_changes(tmp_path: Path) -
     fake.facts = msgspec.structs.replace(
         fake.facts, disks=[msgspec.structs.replace(older, power_on_hours=20_001)]
     )
-    agent.machine._read_at = float("-inf")  # noqa: SLF001 - force the hourly re-read now
+    agent.machine._read_at = float("-inf")  # as if an hour passed
     assert agent.inventory() is None
 
     # More memory is.
     fake.facts = msgspec.structs.replace(fake.facts, memory_mb=8192.0)
-    agent.machine._read_at = float("-inf")  # noqa: SLF001
+    agent.machine._read_at = float("-inf")  # as if an hour passed
     changed = agent.inventory()
     assert changed is not None and changed.machine.memory_mb == 8192.0
     assert changed.id != first.id
