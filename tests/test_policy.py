@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from agent.probes.osinfo_windows import identity_from
 from agent.tomlconfig import ConfigError
 from collector import policy
 from collector.policy import OsEol, load_os_table, load_policy, os_eol
@@ -243,3 +244,15 @@ def test_bad_os_table_names_the_file(tmp_path: Path) -> None:
     path.write_text('{"windows": [{"cycle": "x", "eol": "soon"}]}', encoding="utf-8")
     with pytest.raises(ConfigError, match=r"os\.json: .*\$\.windows\[0\]\.eol"):
         load_os_table(path)
+
+
+@pytest.mark.parametrize(
+    "cycle", [c for c in policy.load_os_table().windows if c.latest.startswith("10.0.")]
+)
+def test_agent_names_each_windows_build_as_the_table_does(cycle: policy.EolCycle) -> None:
+    # The agent names Windows 10 and 11 by one build threshold; the table by its rows. They
+    # must agree for every build the table knows, or a Windows 11 would be judged as a 10.
+    build = policy.windows_build(cycle.latest)
+    assert build is not None
+    named = identity_from(10, 0, build, "Professional")
+    assert named.version == cycle.cycle.split("-")[0]
