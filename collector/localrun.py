@@ -1,8 +1,9 @@
 """``make run``: a whole wardwatch on this machine, for trying it out and for development.
 
 Starts Mosquitto and InfluxDB 1.x with their data under ``--dir``, a collector, and an agent
-for this machine; prints ``wardwatch status`` every interval; on Ctrl-C (SIGINT) or SIGTERM
-stops them all by PID, the agent first and the broker last.
+for this machine; prints ``wardwatch status`` every interval (and ``wardwatch lifecycle`` every
+sixth); on Ctrl-C (SIGINT) or SIGTERM stops them all by PID, the agent first and the broker
+last.
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ DEFAULT_MQTT_PORT = 11883
 DEFAULT_INFLUX_PORT = 18086
 DEFAULT_INTERVAL_S = 10
 STATUS_TIMEOUT_S = 30.0
+LIFECYCLE_EVERY = 6
+"""The lifecycle table changes at most hourly: print it once every this many status tables."""
 # How often the children are checked for an unexpected exit.
 WATCH_PERIOD_S = 0.2
 INSTALL_HINT = "make venv (installs wardwatch into .venv)"
@@ -138,13 +141,13 @@ def _say(text: str = "") -> None:
     print(text, flush=True)
 
 
-def _print_status(wardwatch: Path, collector_toml: Path) -> None:
-    """Run ``wardwatch status`` and print its output under a timestamped header."""
+def _print_report(wardwatch: Path, collector_toml: Path, command: str) -> None:
+    """Run ``wardwatch <command>`` (status, lifecycle) and print its output under a header."""
     stamp = datetime.now().astimezone().isoformat(timespec="seconds")
-    _say(f"--- wardwatch status at {stamp} ---")
+    _say(f"--- wardwatch {command} at {stamp} ---")
     try:
         result = subprocess.run(
-            [str(wardwatch), "status", "--config", str(collector_toml)],
+            [str(wardwatch), command, "--config", str(collector_toml)],
             capture_output=True,
             text=True,
             timeout=STATUS_TIMEOUT_S,
@@ -152,11 +155,11 @@ def _print_status(wardwatch: Path, collector_toml: Path) -> None:
             start_new_session=True,
         )
     except subprocess.TimeoutExpired:
-        _say(f"(wardwatch status gave no answer within {STATUS_TIMEOUT_S:g} s)")
+        _say(f"(wardwatch {command} gave no answer within {STATUS_TIMEOUT_S:g} s)")
         return
     _say((result.stdout + result.stderr).rstrip())
     if result.returncode != 0:
-        _say(f"(wardwatch status exited with code {result.returncode})")
+        _say(f"(wardwatch {command} exited with code {result.returncode})")
 
 
 def _watch(
@@ -165,8 +168,11 @@ def _watch(
     interval_s: int,
     status: tuple[Path, Path],
 ) -> int:
-    """Print the status every interval until ``stop`` is set or a child dies; the exit code."""
+    """Print the status every interval, and the lifecycle verdicts every
+    ``LIFECYCLE_EVERY`` intervals (first with the second status), until ``stop`` is set or a
+    child dies; the exit code."""
     next_status = time.monotonic() + interval_s
+    printed = 0
     while not stop.wait(WATCH_PERIOD_S):
         for child in children:
             code = child.poll()
@@ -175,7 +181,10 @@ def _watch(
                 _say(f"--- last lines of {child.log_path} ---\n{child.log_tail()}")
                 return EXIT_FAILED
         if time.monotonic() >= next_status:
-            _print_status(*status)
+            _print_report(*status, "status")
+            if printed % LIFECYCLE_EVERY == 1:
+                _print_report(*status, "lifecycle")
+            printed += 1
             next_status = time.monotonic() + interval_s
     return EXIT_OK
 

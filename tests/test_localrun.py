@@ -1,4 +1,5 @@
-"""``make run`` end to end: everything comes up, the agent shows in the status, Ctrl-C stops all."""
+"""``make run`` end to end: everything comes up, the agent shows in the status and lifecycle
+tables, Ctrl-C stops all."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from collector.localstack import free_port
 REPO_ROOT = Path(__file__).resolve().parent.parent
 ROW_DEADLINE_S = 60.0
 STOP_DEADLINE_S = 60.0
-STATUS_HEADER = "--- wardwatch status at "
+HEADER = re.compile(r"^--- wardwatch (status|lifecycle) at ")
 STARTED = re.compile(r"^started (\S+) pid (\d+)$")
 
 
@@ -70,11 +71,11 @@ def test_localrun_shows_the_agent_then_stops_everything_on_sigint(tmp_path: Path
     reader.start()
 
     output: list[str] = []
-    seen_row = False
+    seen: set[str] = set()  # the tables (status, lifecycle) that showed the agent
     try:
-        in_status = False
+        table = ""
         deadline = time.monotonic() + ROW_DEADLINE_S
-        while not seen_row and time.monotonic() < deadline:
+        while seen != {"status", "lifecycle"} and time.monotonic() < deadline:
             try:
                 line = lines.get(timeout=max(0.0, deadline - time.monotonic()))
             except queue.Empty:
@@ -82,10 +83,10 @@ def test_localrun_shows_the_agent_then_stops_everything_on_sigint(tmp_path: Path
             if line is None:  # localrun exited
                 break
             output.append(line.rstrip("\n"))
-            if line.startswith(STATUS_HEADER):
-                in_status = True
-            elif in_status and agent_row.search(line):
-                seen_row = True
+            if header := HEADER.match(line):
+                table = header[1]
+            elif table and agent_row.search(line):
+                seen.add(table)
     finally:
         if proc.poll() is None:
             proc.send_signal(signal.SIGINT)
@@ -100,7 +101,10 @@ def test_localrun_shows_the_agent_then_stops_everything_on_sigint(tmp_path: Path
                 output.append(line.rstrip("\n"))
 
     text = "\n".join(output)
-    assert seen_row, f"no status row for agent {agent_id!r} within {ROW_DEADLINE_S:g} s:\n{text}"
+    assert seen == {"status", "lifecycle"}, (
+        f"agent {agent_id!r} missing from a table within {ROW_DEADLINE_S:g} s "
+        f"(seen in: {sorted(seen)}):\n{text}"
+    )
     assert code == 0, text
     started = {m[1]: int(m[2]) for line in output if (m := STARTED.match(line))}
     assert set(started) == {"mosquitto", "influxd", "collector", "agent"}, text
