@@ -95,6 +95,9 @@ class Judgement(Struct, frozen=True, kw_only=True):
     os: OsJudgement
 
 
+MEMO_SIZE: Final = 20_000
+"""Judgements remembered (about one per machine per hour); beyond it the memo starts over."""
+
 Judge = Callable[[wire.Identity, wire.MachineFacts, dt.date], Judgement]
 """What the points stage asks for each machine fact."""
 
@@ -223,6 +226,7 @@ class Lifecycle:
             self._policy_file = WatchedFile(path, check_every_s=section.check_every_s, clock=clock)
             self._policy_file.changed()  # loaded now: the first change is this load
         self.policy = _load_policy(policy_name, "policy")
+        self._memo: dict[tuple[object, ...], Judgement] = {}
         table_path = Path(section.os_table).expanduser() if section.os_table else policy.OS_EOL_FILE
         try:
             self.os_table = policy.load_os_table(table_path)
@@ -248,6 +252,7 @@ class Lifecycle:
             return
         log.info("lifecycle policy reloaded: %s", fresh.name)
         self.policy = fresh
+        self._memo.clear()
         if self.register is not None:  # the classes a register row may name come from it
             self.register = AssetRegister(
                 self.register.path,
@@ -260,10 +265,20 @@ class Lifecycle:
         """Both verdicts of one machine on day ``on``, under the current policy and register."""
         self.refresh()
         asset = self.register.lookup(machine.serial, machine.hostname) if self.register else None
-        return Judgement(
-            hardware=judge_hardware(identity, machine, on, self.policy, asset),
-            os=judge_os(machine, on, self.policy, self.os_table),
-        )
+        # A machine reports the same facts all hour (its disk hours change hourly): judge each
+        # distinct input once. The key holds everything a verdict depends on but the policy,
+        # whose change empties the memo.
+        row = None if asset is None else (asset.line, asset.purchase_date, asset.device_class)
+        key = (identity.device_class, on, msgspec.json.encode(machine), row)
+        found = self._memo.get(key)
+        if found is None:
+            if len(self._memo) >= MEMO_SIZE:
+                self._memo.clear()
+            found = self._memo[key] = Judgement(
+                hardware=judge_hardware(identity, machine, on, self.policy, asset),
+                os=judge_os(machine, on, self.policy, self.os_table),
+            )
+        return found
 
 
 def _load_policy(name_or_path: str, key: str) -> policy.Policy:

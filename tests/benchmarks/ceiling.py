@@ -13,8 +13,9 @@ import threading
 import time
 from dataclasses import dataclass
 
-from collector.config import InfluxSection
+from collector.config import InfluxSection, LifecycleSection
 from collector.fleet import build_fleet, sample_reports
+from collector.lifecycle import Lifecycle
 from collector.lineproto import encode_all
 from collector.localstack import Influxd
 from collector.points import to_points
@@ -54,8 +55,10 @@ def measure(
     influx.query(f'CREATE DATABASE "{database}"')
     fleet = build_fleet(agents, 21, seed=1)
     made = sample_reports(fleet, reports, seed=1)
-    base = [line for report in made for line in encode_all(to_points(report, report.sent_at))]
-    fields = sum(line.split(" ")[-2].count("=") for line in base[:1000]) / 1000
+    judge = Lifecycle(LifecycleSection()).judge
+    points = [p for report in made for p in to_points(report, report.sent_at, judge=judge)]
+    base = encode_all(points)
+    fields = sum(len(p.fields) for p in points) / len(points)
     chunks: queue.Queue[list[str]] = queue.Queue()
     for number in range(passes):
         lines = base if number == 0 else _shifted(base, number * SHIFT_NS)
@@ -95,7 +98,7 @@ def measure(
     if errors:
         raise errors[0]
     (row,) = influx.query('SELECT count("cpu_pct") FROM "host"', database)
-    expected = len(base) // 2 * passes  # half the lines are host points
+    expected = sum(p.measurement == "host" for p in points) * passes
     if row.values["count"] != expected:
         raise AssertionError(f"ceiling: {row.values['count']} host points stored, {expected} sent")
     return Ceiling(total, seconds, fields, cpu)

@@ -39,7 +39,7 @@ from tests.benchmarks.common import (
 
 AGENTS = 1000
 SITES = 21
-POINTS_PER_REPORT = 2  # agent + host
+POINTS_PER_REPORT = 4  # agent, host, and the verdicts of its machine fact: hardware, os
 
 
 @dataclass

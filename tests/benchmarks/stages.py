@@ -12,7 +12,9 @@ import time
 from dataclasses import dataclass
 
 from agent import wire
+from collector.config import LifecycleSection
 from collector.fleet import build_fleet, sample_reports
+from collector.lifecycle import Lifecycle
 from collector.lineproto import encode_all
 from collector.points import to_points
 
@@ -38,7 +40,8 @@ def measure(reports: int = 20_000) -> Stages:
     decode_s = time.perf_counter() - started
 
     started = time.perf_counter()
-    points = [to_points(message, received) for message in decoded]  # type: ignore[arg-type]
+    judge = Lifecycle(LifecycleSection()).judge
+    points = [to_points(message, received, judge=judge) for message in decoded]  # type: ignore[arg-type]
     points_s = time.perf_counter() - started
 
     started = time.perf_counter()
