@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from agent.netstats import RoundStats, summarize
@@ -49,6 +49,7 @@ def test_edges(rtts: list[float | None], expected: RoundStats) -> None:
     assert summarize(rtts) == expected
 
 
+@settings(max_examples=300)
 @given(st.lists(st.one_of(st.none(), st.floats(min_value=0.001, max_value=10_000)), max_size=60))
 def test_figures_are_consistent(rtts: list[float | None]) -> None:
     got = summarize(rtts)
@@ -61,7 +62,7 @@ def test_figures_are_consistent(rtts: list[float | None]) -> None:
         return
     assert got.rtt_min_ms is not None and got.rtt_max_ms is not None
     assert got.rtt_avg_ms is not None and got.rtt_median_ms is not None
-    slack = 1e-3
+    slack = 2e-3  # each figure is rounded to the microsecond on its own
     assert got.rtt_min_ms - slack <= got.rtt_median_ms <= got.rtt_max_ms + slack
     assert got.rtt_min_ms - slack <= got.rtt_avg_ms <= got.rtt_max_ms + slack
     if len(replies) < 2:
