@@ -8,10 +8,11 @@ STAMP := $(VENV)/.installed
 
 # The real services tests and `make run` start (see collector/localstack.py); libfaketime, which
 # gives a test agent a clock 10 years off; dmidecode, the real peer the SMBIOS parser is checked
-# against.
+# against; nftables, which drops packets at random between test network namespaces, and fping,
+# the real peer the link probes' figures are checked against.
 DEB_BINARIES := /usr/sbin/mosquitto /usr/bin/influxd /usr/bin/victoria-metrics /usr/bin/faketime \
-	/usr/sbin/dmidecode
-DEB_PACKAGES := mosquitto influxdb victoria-metrics faketime dmidecode
+	/usr/sbin/dmidecode /usr/sbin/nft /usr/bin/fping
+DEB_PACKAGES := mosquitto influxdb victoria-metrics faketime dmidecode nftables fping
 MISSING_BINARIES := $(filter-out $(wildcard $(DEB_BINARIES)),$(DEB_BINARIES))
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 

@@ -11,8 +11,9 @@ import msgspec
 from msgspec import Meta, Struct
 
 from agent import tomlconfig
+from agent.links.quality import Thresholds
 from agent.probes import osinfo
-from agent.wire import AgentIdOrEmpty, Label
+from agent.wire import AgentIdOrEmpty, Label, Port, TargetKind, Text
 
 SAMPLE = Path(__file__).with_name("agent.sample.toml")
 
@@ -53,12 +54,49 @@ class OutboxSection(Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tru
         return Path(self.path) if self.path else osinfo.state_dir() / "outbox.sqlite3"
 
 
+class LinksSection(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """``[links]``: how each round of link probes runs, and which targets are found alone."""
+
+    count: Annotated[int, Meta(ge=1, le=1000)] = 10
+    spread_s: Annotated[float, Meta(ge=0, le=60)] = 2.0
+    timeout_s: Annotated[float, Meta(gt=0, le=30)] = 1.0
+    deadline_s: Annotated[float, Meta(gt=0, le=300)] = 15.0
+    gateway: bool = True
+    dns: bool = True
+    dns_query: Text = "."
+
+    def __post_init__(self) -> None:
+        if self.spread_s + self.timeout_s >= self.deadline_s:
+            raise ValueError(
+                f"spread_s + timeout_s ({self.spread_s + self.timeout_s:g}) must be below "
+                f"deadline_s ({self.deadline_s:g}): a round must fit its deadline"
+            )
+
+
+class TargetSection(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """``[[target]]``: one host to probe each round."""
+
+    name: Label
+    host: Annotated[str, Meta(min_length=1, max_length=253, pattern=r"^[^\s/]+$")]
+    kind: TargetKind = "internet"
+    ports: list[Port] = msgspec.field(default_factory=list)
+    """vc-endpoint: the ports to check (default 1720, 5060, 5061, 443); others: the TCP port
+    of the fallback when ICMP is not allowed (default 443)."""
+    url: Text = ""
+    """service: the URL to GET (default http://<host>/)."""
+
+
 class AgentConfig(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """The whole agent configuration."""
 
     agent: AgentSection = msgspec.field(default_factory=AgentSection)
     mqtt: MqttSection = msgspec.field(default_factory=MqttSection)
     outbox: OutboxSection = msgspec.field(default_factory=OutboxSection)
+    links: LinksSection = msgspec.field(default_factory=LinksSection)
+    target: list[TargetSection] = msgspec.field(default_factory=list)
+    thresholds: dict[TargetKind, Thresholds] = msgspec.field(default_factory=dict)
+    """Per target kind, the quality limits of ``wardwatch-agent probe`` (keep them equal to
+    the collector's)."""
 
     @property
     def agent_id(self) -> str:

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 import threading
 from pathlib import Path
 
 from agent import __version__, config, machine, startup, wire
+from agent.links import report, rounds
+from agent.links.probe import LinkProbe
 from agent.outbox import OutboxError
+from agent.probes import Probe
 from agent.probes.host import HostProbe
 from agent.runner import Agent
 
 EXIT_NOT_STORED = 1
+EXIT_NOT_GOOD = 1
+"""`probe`: some link is degraded or bad."""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -49,17 +55,38 @@ def main(argv: list[str] | None = None) -> int:
         help="read a file written by `dmidecode --dump-bin FILE` instead of this machine",
     )
     shown.add_argument("--json", action="store_true", help="print JSON instead of text")
+    probe = commands.add_parser(
+        "probe",
+        help="run one round of link probes against the configured targets, print figures and "
+        "verdicts, then exit",
+        description="Probe every [[target]] of the config, the default gateway and the DNS "
+        "servers once: RTT min/avg/median/max, jitter, loss and the good/degraded/bad verdict; "
+        "port reachability for videoconference endpoints. Needs no broker. Exit 0 when every "
+        "link is good, 1 otherwise.",
+    )
+    probe.add_argument(
+        "--config",
+        type=Path,
+        metavar="FILE",
+        default=argparse.SUPPRESS,  # else it would hide a --config given before "probe"
+        help="the agent's TOML config: [[target]], [links], [thresholds.<kind>]",
+    )
+    probe.add_argument("--json", action="store_true", help="print JSON instead of a table")
     args = parser.parse_args(argv)
     if args.command == "inventory":
         return _inventory(args.smbios_dump, as_json=args.json)
     cfg = startup.configure(args, "wardwatch-agent", config.load)
     if cfg is None:
         return startup.EXIT_CONFIG
+    if args.command == "probe":
+        return _probe(cfg, as_json=args.json)
     if args.check:
         print(f"{args.config or '<defaults>'}: OK, agent id {cfg.agent_id!r}")
         return 0
     try:
-        agent = Agent(cfg, [HostProbe()], read_machine=machine.read_this_machine, once=args.once)
+        links = LinkProbe(cfg.target, cfg.links, cfg.agent.interval_s)
+        probes: list[Probe] = [HostProbe()] if args.once else [HostProbe(), links]
+        agent = Agent(cfg, probes, read_machine=machine.read_this_machine, once=args.once)
     except OutboxError as exc:
         print(f"wardwatch-agent: {exc}", file=sys.stderr)
         return startup.EXIT_CONFIG
@@ -74,6 +101,17 @@ def main(argv: list[str] | None = None) -> int:
     startup.stop_on_signals(stop)
     agent.run_forever(stop)
     return 0
+
+
+def _probe(cfg: config.AgentConfig, *, as_json: bool) -> int:
+    if not as_json:
+        print(f"probing, {cfg.links.count} packets per target...", flush=True)
+    results = report.graded(rounds.full_round(cfg.links, cfg.target), cfg.thresholds)
+    if as_json:
+        sys.stdout.buffer.write(report.to_json(results) + b"\n")
+    else:
+        print(report.render(results))
+    return 0 if all(r.state == "good" for r in results) else EXIT_NOT_GOOD
 
 
 def _inventory(dump: Path | None, *, as_json: bool) -> int:

@@ -11,6 +11,7 @@ replies around it are consecutive.
 
 from __future__ import annotations
 
+import itertools
 import statistics
 from collections.abc import Sequence
 
@@ -44,7 +45,7 @@ def summarize(rtts_ms: Sequence[float | None]) -> RoundStats:
     if not got:
         return RoundStats(sent=sent, received=0, loss_pct=loss)
     jitter = (
-        round(sum(abs(b - a) for a, b in zip(got, got[1:], strict=False)) / (len(got) - 1), 3)
+        round(sum(abs(b - a) for a, b in itertools.pairwise(got)) / (len(got) - 1), 3)
         if len(got) > 1
         else None
     )

@@ -171,7 +171,52 @@ class MachineFacts(Struct, frozen=True, kw_only=True, tag="machine", tag_field="
     """When the agent first ran on this machine (its state directory's first day)."""
 
 
-Fact = HostFacts | MachineFacts
+TargetKind = Literal["gateway", "dns", "hub", "mcu", "internet", "vc-endpoint", "service"]
+"""What a link target is: the ward's gateway, a DNS server, the city hub, the province's VC MCU,
+an Internet host, a hardware VC codec (no agent of its own) or a service (an HTTP(S) site)."""
+ProbeMethod = Literal["icmp", "tcp", "dns", "http"]
+Millis = Annotated[float, Meta(ge=0)]
+Port = Annotated[int, Meta(ge=1, le=65535)]
+
+
+class PortCheck(Struct, frozen=True, kw_only=True):
+    """One TCP port of a target: reachable (a connection was accepted) or why not."""
+
+    port: Port
+    open: bool
+    connect_ms: Millis | None = None
+    error: Text = ""
+    """``refused`` (the host answered: closed), ``timeout`` (filtered or down), or the OS error."""
+
+
+class LinkFacts(Struct, frozen=True, kw_only=True, tag="link", tag_field="kind"):
+    """One round of probes towards one target: RTT figures, jitter and loss, Smokeping-style.
+
+    RTT figures and jitter are None when no reply came back; ``error`` then says why (no route,
+    a DNS name that does not resolve, no ICMP rights and no TCP port to fall back on...).
+    """
+
+    target: Label
+    target_kind: TargetKind
+    host: Text
+    address: Text = ""
+    """The address probed (``host`` resolved)."""
+    method: ProbeMethod
+    sent: Annotated[int, Meta(ge=0)]
+    received: Annotated[int, Meta(ge=0)]
+    loss_pct: Percent
+    rtt_min_ms: Millis | None = None
+    rtt_avg_ms: Millis | None = None
+    rtt_median_ms: Millis | None = None
+    rtt_max_ms: Millis | None = None
+    jitter_ms: Millis | None = None
+    http_status: Annotated[int, Meta(ge=100, le=599)] | None = None
+    ports: list[PortCheck] = msgspec.field(default_factory=list)
+    """For a ``vc-endpoint``: each of its ports (H.323 1720, SIP 5060/5061, HTTPS 443)."""
+    error: Text = ""
+
+
+Fact = HostFacts | MachineFacts | LinkFacts
 """One probe result, tagged by ``kind``. Later probes join this union."""
 
 

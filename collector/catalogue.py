@@ -147,6 +147,44 @@ HARDWARE = Measurement(
     "facts and each inventory",
 )
 
+LINK_TAGS = (*AGENT_TAGS, "target", "kind")
+
+LINK = Measurement(
+    "link",
+    LINK_TAGS,
+    {
+        "state": Field("str", "", "good, degraded or bad under the thresholds of the kind"),
+        "rank": Field("int", "", "the state as a number, worst highest: good 0, degraded 1, bad 2"),
+        "method": Field("str", "", "icmp, tcp (connect time), dns (query) or http (GET)"),
+        "host": Field("str", "", "the target as configured"),
+        "address": Field("str", "", "the address probed"),
+        "sent": Field("int", "", "packets (or queries, requests) sent this round"),
+        "received": Field("int", "", "replies within the timeout"),
+        "loss_pct": Field("float", "%", "share of the round lost"),
+        "rtt_min_ms": Field("float", "ms", "fastest round trip"),
+        "rtt_avg_ms": Field("float", "ms", "mean round trip"),
+        "rtt_median_ms": Field("float", "ms", "median round trip"),
+        "rtt_max_ms": Field("float", "ms", "slowest round trip"),
+        "jitter_ms": Field("float", "ms", "mean absolute difference of consecutive round trips"),
+        "http_status": Field("int", "", "HTTP status of a service target"),
+        "ports_open": Field("int", "", "vc-endpoint: ports that accepted a connection"),
+        "ports_checked": Field("int", "", "vc-endpoint: ports checked"),
+        "error": Field("str", "", "why replies are missing (empty when none is)"),
+    },
+    "one probe round from an agent towards one target, with its verdict",
+)
+
+VC_PORT = Measurement(
+    "vc_port",
+    (*LINK_TAGS, "port"),
+    {
+        "open": Field("int", "", "1 when the port accepted a connection"),
+        "connect_ms": Field("float", "ms", "time to accept the connection"),
+        "error": Field("str", "", "refused, timeout, or the OS error"),
+    },
+    "a videoconference endpoint's port (H.323 1720, SIP 5060/5061, HTTPS 443), per round",
+)
+
 DEAD_LETTER = Measurement(
     "dead_letter",
     ("agent",),
@@ -159,6 +197,6 @@ DEAD_LETTER = Measurement(
 )
 
 CATALOGUE: dict[str, Measurement] = {
-    m.name: m for m in (HOST, AGENT, STATUS, OS, HARDWARE, DEAD_LETTER)
+    m.name: m for m in (HOST, AGENT, STATUS, OS, HARDWARE, LINK, VC_PORT, DEAD_LETTER)
 }
 """Every measurement the collector writes, by name."""

@@ -11,6 +11,9 @@ from pathlib import Path
 from agent.tomlconfig import ConfigError
 from collector import config, simulate
 from collector.influxql import QueryClient, QueryError
+from collector.links import fleet_links
+from collector.links import render_json as links_json
+from collector.links import render_table as links_table
 from collector.status import fleet_status, render_table
 from collector.verdicts import fleet_verdicts, render_csv, render_json
 from collector.verdicts import render_table as render_verdicts
@@ -54,6 +57,18 @@ def build_parser() -> argparse.ArgumentParser:
         default="table",
         help="output format (default: table)",
     )
+    links = commands.add_parser(
+        "links",
+        help="one line per link (agent -> target), worst first: state, loss, RTT, jitter",
+        description="List every link's latest probe round from InfluxDB, worst first: bad, "
+        "degraded, good, then by loss and RTT; for videoconference endpoints, the ports that "
+        "answered.",
+    )
+    links.add_argument(
+        "--config", type=Path, metavar="FILE", help="the collector's TOML config (for [influx])"
+    )
+    links.add_argument("--site", default="", metavar="SITE", help="only this site (ward)")
+    links.add_argument("--json", action="store_true", help="print JSON instead of a table")
     simulate.add_parser(commands)
     return parser
 
@@ -72,6 +87,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "lifecycle":
             verdicts = fleet_verdicts(client, args.site)
+        elif args.command == "links":
+            states = fleet_links(client, args.site)
         else:
             fleet = fleet_status(client)
     except QueryError as exc:
@@ -82,6 +99,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "lifecycle":
         render = {"table": render_verdicts, "csv": render_csv, "json": render_json}
         print(render[args.format](verdicts), end="" if args.format == "csv" else "\n")
+    elif args.command == "links":
+        print(links_json(states) if args.json else links_table(states))
     elif args.json:
         print(json.dumps([asdict(s) for s in fleet], ensure_ascii=False, indent=2))
     else:

@@ -10,6 +10,7 @@ from msgspec import Meta, Struct
 
 from agent import tomlconfig, wire
 from agent.config import MqttUrl
+from agent.links.quality import Thresholds
 from collector.policy import DEFAULT_POLICY
 
 SAMPLE = Path(__file__).with_name("collector.sample.toml")
@@ -83,6 +84,8 @@ class CollectorConfig(Struct, frozen=True, kw_only=True, forbid_unknown_fields=T
     batch: BatchSection = msgspec.field(default_factory=BatchSection)
     clock: ClockSection = msgspec.field(default_factory=ClockSection)
     lifecycle: LifecycleSection = msgspec.field(default_factory=LifecycleSection)
+    thresholds: dict[wire.TargetKind, Thresholds] = msgspec.field(default_factory=dict)
+    """Per target kind, link-quality limits overriding the defaults of agent/links/quality.py."""
 
 
 def load(path: Path | None) -> CollectorConfig:

@@ -233,13 +233,21 @@ def _hardware(cpu: Cpu, device_class: str, now: datetime, rng: random.Random) ->
     )
 
 
+LINK_KINDS: Final[dict[str, wire.TargetKind]] = {
+    "gateway": "gateway",
+    "city-hub": "hub",
+    "province-mcu": "mcu",
+    "internet": "internet",
+}
+"""The simulated targets of every machine, by name, and their kinds."""
+
+
 @dataclass(frozen=True)
 class LinkProfile:
     """The quality of a site's line, per target kind: base RTT (ms), jitter (ms), loss (%).
 
-    Seam for link quality (DESIGN.md, "Links and videoconference quality"): the wire contract
-    has no link fact yet, so nothing here is reported. When ``wire`` gains one, produce it in
-    ``SimulatedHostProbe.link_facts`` from this profile; every machine of a site shares it.
+    Every machine of a site shares it. The ward's line affects the targets beyond the gateway
+    (``hub``, ``mcu``, ``internet``); the gateway, on the office LAN, is always good.
     """
 
     grade: str  # "good", "degraded" or "bad": what the thresholds should decide
@@ -259,9 +267,13 @@ def _site_link(rng: random.Random) -> LinkProfile:
             "province-mcu": round(rng.uniform(12, 40) * factor, 1),
             "internet": round(rng.uniform(25, 60) * factor, 1),
         },
-        jitter_ms=round(rng.uniform(1, 8) * factor, 1),
+        jitter_ms=round(rng.uniform(1, 3.5) * factor, 1),
+        # Within the band of the grade under the default thresholds (DESIGN.md), whatever the
+        # other figures: good < 1 %, degraded 1-5 %, bad > 5 %.
         loss_pct=round(
-            {"good": 0.1, "degraded": 2.0, "bad": 7.0}[grade] * rng.uniform(0.5, 1.5), 2
+            {"good": (0.0, 0.6), "degraded": (1.5, 4.5), "bad": (6.0, 15.0)}[grade][0]
+            + rng.random() * {"good": 0.6, "degraded": 3.0, "bad": 9.0}[grade],
+            2,
         ),
     )
 
@@ -402,8 +414,32 @@ class SimulatedHostProbe:
         return facts
 
     def link_facts(self) -> list[wire.Fact]:
-        """Seam: link-quality facts from ``machine.link``, once the wire contract has them."""
-        return []
+        """One round per target kind, from the site's line: RTT around its base, jitter and
+        loss as the profile says (so each link's verdict is the site's grade)."""
+        link, rng = self.machine.link, self._rng
+        facts: list[wire.Fact] = []
+        for kind, base in link.rtt_ms.items():
+            lan = kind == "gateway"
+            jitter = 0.2 if lan else link.jitter_ms
+            rtt = base + rng.uniform(0, jitter)
+            facts.append(
+                wire.LinkFacts(
+                    target=kind,
+                    target_kind=LINK_KINDS[kind],
+                    host=f"{kind}.{self.machine.site}.example",
+                    address="",
+                    method="icmp",
+                    sent=100,
+                    received=100 if lan else round(100 - link.loss_pct),
+                    loss_pct=0.0 if lan else link.loss_pct,
+                    rtt_min_ms=round(max(0.1, rtt - jitter), 3),
+                    rtt_avg_ms=round(rtt, 3),
+                    rtt_median_ms=round(rtt, 3),
+                    rtt_max_ms=round(rtt + 2 * jitter, 3),
+                    jitter_ms=jitter,
+                )
+            )
+        return facts
 
 
 def machine_reading(m: Machine, now: datetime, first_seen: date | None = None) -> Reading:

@@ -22,7 +22,7 @@ from collector.clock import ClockJudge
 from collector.config import CollectorConfig
 from collector.lifecycle import Judge, Lifecycle
 from collector.lineproto import LineProtocolError, encode, encode_all
-from collector.points import dead_letter_point, to_points
+from collector.points import Limits, dead_letter_point, to_points
 from collector.subscriber import Incoming, Subscriber
 from collector.writer import (
     Stopping,
@@ -64,7 +64,11 @@ def _salvage_id(payload: bytes) -> str | None:
 
 
 def decode_stage(
-    incoming: Incoming, max_bytes: int, clocks: ClockJudge, lifecycle: Judge
+    incoming: Incoming,
+    max_bytes: int,
+    clocks: ClockJudge,
+    lifecycle: Judge,
+    limits: Limits | None = None,
 ) -> tuple[Entry, str]:
     """Decode, validate, judge the clock and the lifecycle, and convert one delivery; return
     the entry and a reason code if refused."""
@@ -77,7 +81,9 @@ def decode_stage(
         if isinstance(message, wire.Ack):
             raise wire.WireError("topic", "an ack is not an agent message")
         clock = clocks.check(message.sent_at, incoming.received_at, incoming.connected_at)
-        points = to_points(message, incoming.received_at, judge=lifecycle, clock=clock)
+        points = to_points(
+            message, incoming.received_at, judge=lifecycle, clock=clock, limits=limits
+        )
         lines = encode_all(points)
     except wire.WireError as exc:
         return Entry(incoming, agent, _salvage_id(incoming.payload), rejection=str(exc)), exc.code
@@ -173,7 +179,11 @@ class Collector:
             if not batch:
                 deadline = time.monotonic() + limit.max_delay_s
             entry, code = decode_stage(
-                incoming, self.cfg.mqtt.max_payload_bytes, self.clocks, self.lifecycle.judge
+                incoming,
+                self.cfg.mqtt.max_payload_bytes,
+                self.clocks,
+                self.lifecycle.judge,
+                self.cfg.thresholds,
             )
             self.stats.add(received=1)
             if code:

@@ -13,14 +13,17 @@ from typing import Any
 import msgspec
 
 from agent import wire
+from agent.links import quality
 from collector.catalogue import (
     AGENT,
     AGENT_TAGS,
     DEAD_LETTER,
     HARDWARE,
     HOST,
+    LINK,
     OS,
     STATUS,
+    VC_PORT,
     Measurement,
 )
 from collector.clock import UNKNOWN, ClockCheck
@@ -85,7 +88,45 @@ def machine_points(
     ]
 
 
-def report_points(report: wire.Report, judge: Judge, clock: ClockCheck = UNKNOWN) -> list[Point]:
+Limits = Mapping[wire.TargetKind, quality.Thresholds]
+"""Per target kind, the thresholds that override the defaults (``[thresholds.<kind>]``)."""
+
+
+def link_points(
+    identity: wire.Identity, link: wire.LinkFacts, at: datetime, limits: Limits
+) -> list[Point]:
+    """The round's figures and verdict, and for a VC endpoint one point per port."""
+    state = quality.grade(link, limits.get(link.target_kind, quality.DEFAULT))
+    tags = agent_tags(identity) | {"target": link.target, "kind": link.target_kind}
+    values = {
+        "state": state,
+        "rank": quality.RANK[state],
+        "method": link.method,
+        "host": link.host,
+        "address": link.address,
+        "sent": link.sent,
+        "received": link.received,
+        "loss_pct": link.loss_pct,
+        "rtt_min_ms": link.rtt_min_ms,
+        "rtt_avg_ms": link.rtt_avg_ms,
+        "rtt_median_ms": link.rtt_median_ms,
+        "rtt_max_ms": link.rtt_max_ms,
+        "jitter_ms": link.jitter_ms,
+        "http_status": link.http_status,
+        "ports_open": sum(p.open for p in link.ports) if link.ports else None,
+        "ports_checked": len(link.ports) if link.ports else None,
+        "error": link.error,
+    }
+    points = [make_point(LINK, tags, values, at)]
+    for port in link.ports:
+        port_values = {"open": int(port.open), "connect_ms": port.connect_ms, "error": port.error}
+        points.append(make_point(VC_PORT, tags | {"port": str(port.port)}, port_values, at))
+    return points
+
+
+def report_points(
+    report: wire.Report, judge: Judge, clock: ClockCheck = UNKNOWN, limits: Limits | None = None
+) -> list[Point]:
     """The agent's health point and the points of each fact, all at the measurement time
     (corrected when the agent's clock is off)."""
     at = report.measured_at + clock.correction
@@ -108,8 +149,10 @@ def report_points(report: wire.Report, judge: Judge, clock: ClockCheck = UNKNOWN
     for fact in report.facts:
         if isinstance(fact, wire.HostFacts):
             points.append(_host(report, fact, at, clock))
-        else:
+        elif isinstance(fact, wire.MachineFacts):
             points.extend(machine_points(report, fact, at, judge))
+        else:
+            points.extend(link_points(report, fact, at, limits or {}))
     return points
 
 
@@ -141,11 +184,12 @@ def to_points(
     *,
     judge: Judge,
     clock: ClockCheck = UNKNOWN,
+    limits: Limits | None = None,
 ) -> list[Point]:
     """Every point one agent message yields; ``judge`` gives a machine's lifecycle verdicts,
-    ``clock`` says how far off its agent's clock is."""
+    ``clock`` says how far off its agent's clock is, ``limits`` the link thresholds."""
     if isinstance(message, wire.Report):
-        return report_points(message, judge, clock)
+        return report_points(message, judge, clock, limits)
     if isinstance(message, wire.Inventory):
         return inventory_points(message, judge, clock)
     return status_points(message, received_at, clock)

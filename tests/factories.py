@@ -101,3 +101,30 @@ def inventory(message_id: str = "inv1", *, at: datetime = T0, **overrides: Any) 
 
 JUDGE = Lifecycle(LifecycleSection()).judge
 """The default policy, the shipped OS table, no register: how a plain collector judges."""
+
+
+def link_facts(**overrides: Any) -> wire.LinkFacts:
+    """A round towards the ward's videoconference codec: good figures, two ports open."""
+    values: dict[str, Any] = {
+        "target": "phong-hop-codec",
+        "target_kind": "vc-endpoint",
+        "host": "10.1.2.30",
+        "address": "10.1.2.30",
+        "method": "icmp",
+        "sent": 10,
+        "received": 10,
+        "loss_pct": 0.0,
+        "rtt_min_ms": 18.2,
+        "rtt_avg_ms": 21.5,
+        "rtt_median_ms": 21.0,
+        "rtt_max_ms": 27.9,
+        "jitter_ms": 2.4,
+        "ports": [
+            wire.PortCheck(port=1720, open=True, connect_ms=19.1),
+            wire.PortCheck(port=5060, open=False, error="refused"),
+            wire.PortCheck(port=5061, open=False, error="timeout"),
+            wire.PortCheck(port=443, open=True, connect_ms=20.3),
+        ],
+    }
+    values.update(overrides)
+    return wire.LinkFacts(**values)

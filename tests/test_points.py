@@ -5,10 +5,20 @@ from __future__ import annotations
 from datetime import timedelta
 
 from agent import wire
+from agent.links import quality
 from collector.catalogue import AGENT_TAGS, CATALOGUE
 from collector.lineproto import Point, time_ns
 from collector.points import dead_letter_point, to_points
-from tests.factories import JUDGE, T0, host_facts, identity, inventory, machine_facts, report
+from tests.factories import (
+    JUDGE,
+    T0,
+    host_facts,
+    identity,
+    inventory,
+    link_facts,
+    machine_facts,
+    report,
+)
 
 PYTHON_TYPES = {"float": float, "int": int, "str": str, "bool": bool}
 
@@ -18,6 +28,7 @@ def _messages() -> list[wire.AgentMessage]:
         report(),
         report(facts=[]),
         report(facts=[host_facts(), machine_facts()]),
+        report(facts=[link_facts(), link_facts(target="dns", target_kind="dns", ports=[])]),
         inventory(),
         wire.Status(**identity(), state="online", sent_at=T0),
         wire.Status(**identity(), state="offline", sent_at=T0),
@@ -81,3 +92,30 @@ def test_offline_status_is_stamped_when_heard() -> None:
     (online,) = to_points(wire.Status(**identity(), state="online", sent_at=T0), heard, judge=JUDGE)
     assert offline.time_ns == time_ns(heard)
     assert online.time_ns == time_ns(T0)
+
+
+def test_link_round_and_ports_of_a_vc_endpoint() -> None:
+    points = to_points(report(facts=[link_facts()]), T0, judge=JUDGE)
+    link = next(p for p in points if p.measurement == "link")
+    assert dict(link.tags)["target"] == "phong-hop-codec"
+    assert dict(link.tags)["kind"] == "vc-endpoint"
+    fields = dict(link.fields)
+    assert (fields["state"], fields["rank"], fields["ports_open"], fields["ports_checked"]) == (
+        "good",
+        0,
+        2,
+        4,
+    )
+    ports = {dict(p.tags)["port"]: dict(p.fields) for p in points if p.measurement == "vc_port"}
+    assert ports["1720"] == {"open": 1, "connect_ms": 19.1, "error": ""}
+    assert ports["5061"] == {"open": 0, "error": "timeout"}
+
+
+def test_link_thresholds_are_overridable_per_kind() -> None:
+    slow_gateway = link_facts(target="gateway", target_kind="gateway", rtt_avg_ms=40.0, ports=[])
+    message = report(facts=[slow_gateway])
+    (_, default) = to_points(message, T0, judge=JUDGE)
+    strict = {"gateway": quality.Thresholds(good_rtt_ms=20.0, degraded_rtt_ms=30.0)}
+    (_, judged) = to_points(message, T0, judge=JUDGE, limits=strict)
+    assert dict(default.fields)["state"] == "good"
+    assert dict(judged.fields)["state"] == "bad"

@@ -72,8 +72,8 @@ def render(
         f"(`max_points = {batch.max_points}`, `max_delay_s = {batch.max_delay_s:g}`). "
         f"Simulator: {pipeline.AGENTS} agents over {pipeline.SITES} sites in this process "
         "(one event loop), outboxes `synchronous=NORMAL` unless said otherwise. "
-        f"A report is {ppr} points (`agent`, `host`, `hardware`, `os`); an inventory is 2 "
-        "(`hardware`, `os`).",
+        f"A report is {ppr} points (`agent`, `host`, `hardware`, `os`, and `link` to the gateway, "
+        "the city hub, the province MCU and the Internet); an inventory is 2 (`hardware`, `os`).",
         "",
         "| measure | result | goal |",
         "|---|---|---|",
