@@ -80,8 +80,12 @@ STATUS = Measurement(
     {
         "state": Field("str", "", "online or offline"),
         "online": Field("int", "", "1 when online, 0 when offline (for graphs)"),
+        "probed_by": Field(
+            "str", "", "an agentless VC endpoint's status: the agent whose probe round saw it"
+        ),
     },
-    "connection changes: online at connect, offline from the broker's last will or at stop",
+    "connection changes: online at connect, offline from the broker's last will or at stop; "
+    "for an agentless videoconference endpoint, each probe round's finding",
 )
 
 _VERDICT_DOC = "ok, due (within the policy's warning window), overdue, or unknown (see reason)"

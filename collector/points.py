@@ -118,10 +118,35 @@ def link_points(
         "error": link.error,
     }
     points = [make_point(LINK, tags, values, at)]
+    if link.target_kind == "vc-endpoint":
+        points.append(_endpoint_status(identity, link, at))
     for port in link.ports:
         port_values = {"open": int(port.open), "connect_ms": port.connect_ms, "error": port.error}
         points.append(make_point(VC_PORT, tags | {"port": str(port.port)}, port_values, at))
     return points
+
+
+VC_ENDPOINT_CLASS = "vc-codec"
+"""The device class of an agentless videoconference endpoint in the fleet."""
+
+
+def _endpoint_status(identity: wire.Identity, link: wire.LinkFacts, at: datetime) -> Point:
+    """An agentless VC endpoint joins the fleet as a machine of its own (agent = the target's
+    name, role ``vc-endpoint``, at the probing agent's site): online when it answered ICMP or
+    any of its ports."""
+    up = link.received > 0 or any(p.open for p in link.ports)
+    tags = {
+        "agent": link.target,
+        "site": identity.site,
+        "role": "vc-endpoint",
+        "device_class": VC_ENDPOINT_CLASS,
+    }
+    values = {
+        "state": "online" if up else "offline",
+        "online": int(up),
+        "probed_by": identity.agent,
+    }
+    return make_point(STATUS, tags, values, at)
 
 
 def report_points(

@@ -5,7 +5,8 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from collector.influxql import QueryClient, quote_ident
+from collector.influxql import QueryClient, Row, quote_ident, quote_string
+from collector.points import VC_ENDPOINT_CLASS
 
 # An agent is silent, hence offline, after missing this many reports in a row.
 MISSED_REPORTS = 3
@@ -21,7 +22,8 @@ class AgentStatus:
     role: str
     last_seen_ns: int
     online: bool
-    why: str  # "reporting", "silent" or "said offline"
+    why: str  # "reporting", "silent", "said offline"; for a VC endpoint "answering",
+    # "no answer" or "not probed"
     uptime_s: float | None
 
 
@@ -69,7 +71,37 @@ def fleet_status(client: QueryClient, now_ns: int | None = None) -> list[AgentSt
                 float(uptime) if uptime is not None else None,
             )
         )
+    reporting = {status.agent for status in fleet}
+    fleet.extend(
+        _endpoint(row, intervals, now_ns)
+        for row in client.query(
+            'SELECT "state", "probed_by" FROM "status" WHERE "device_class" = '
+            f"{quote_string(VC_ENDPOINT_CLASS)} GROUP BY {_group_by()} ORDER BY time DESC LIMIT 1"
+        )
+        if row.tags["agent"] not in reporting
+    )
     return sorted(fleet, key=lambda s: (s.site, s.agent))
+
+
+def _endpoint(row: Row, intervals: dict[str, int], now_ns: int) -> AgentStatus:
+    """An agentless VC endpoint, as the latest probe round towards it found it."""
+    seen = int(row.values["time"])
+    interval_ns = intervals.get(str(row.values.get("probed_by")), 60) * 1_000_000_000
+    if now_ns - seen > MISSED_REPORTS * interval_ns:
+        online, why = False, "not probed"
+    elif row.values.get("state") != "online":
+        online, why = False, "no answer"
+    else:
+        online, why = True, "answering"
+    return AgentStatus(
+        row.tags.get("site", ""),
+        row.tags["agent"],
+        row.tags.get("role", ""),
+        seen,
+        online,
+        why,
+        None,
+    )
 
 
 def human_duration(seconds: float) -> str:

@@ -15,7 +15,7 @@ from collector.localstack import Influxd
 from collector.points import to_points
 from collector.status import fleet_status, human_duration, render_table
 from collector.writer import V1Writer
-from tests.factories import JUDGE, T0, identity, report
+from tests.factories import JUDGE, T0, host_facts, identity, link_facts, report
 
 
 @pytest.fixture
@@ -51,6 +51,40 @@ def test_online_silent_and_said_offline(store: tuple[V1Writer, QueryClient]) -> 
     assert table[1].split()[3:] == ["10m", "ago", "OFFLINE", "(silent)", "2h30m"]
     assert table[2].split()[:3] == ["hoa-phu", "hoa-phu-vc1", "vc-endpoint"]
     assert table[3].split()[3:] == ["30s", "ago", "online", "2h30m"]
+
+
+def test_agentless_vc_endpoints_join_the_fleet(store: tuple[V1Writer, QueryClient]) -> None:
+    writer, reader = store
+    answering = link_facts(target="codec-tan-an")
+    dead = link_facts(
+        target="codec-ea-tu",
+        received=0,
+        loss_pct=100.0,
+        rtt_min_ms=None,
+        rtt_avg_ms=None,
+        rtt_median_ms=None,
+        rtt_max_ms=None,
+        jitter_ms=None,
+        ports=[wire.PortCheck(port=1720, open=False, error="timeout")],
+    )
+    old = link_facts(target="codec-old")
+    for message in (
+        report("p1", at=T0, facts=[host_facts(), answering]),
+        report("p2", at=T0, facts=[host_facts(), dead], agent="ea-tu-pc01", site="ea-tu"),
+        report("p3", at=T0 - timedelta(hours=1), facts=[old], agent="x-pc", site="x"),
+    ):
+        writer.write(encode_all(to_points(message, T0, judge=JUDGE)))
+    fleet = {s.agent: s for s in fleet_status(reader, now_ns=time_ns(T0 + timedelta(seconds=5)))}
+    codec = fleet["codec-tan-an"]
+    assert (codec.site, codec.role, codec.online, codec.why) == (
+        "tan-an",
+        "vc-endpoint",
+        True,
+        "answering",
+    )
+    assert (fleet["codec-ea-tu"].online, fleet["codec-ea-tu"].why) == (False, "no answer")
+    assert (fleet["codec-old"].online, fleet["codec-old"].why) == (False, "not probed")
+    assert fleet["codec-tan-an"].uptime_s is None
 
 
 def test_empty_fleet(store: tuple[V1Writer, QueryClient]) -> None:
