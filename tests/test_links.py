@@ -18,7 +18,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from agent.config import LinksSection, TargetSection
-from agent.links import dns, icmp, netinfo_linux, netinfo_windows, quality, rounds
+from agent.links import dns, icmp, icmp_windows, netinfo_linux, netinfo_windows, quality, rounds
 from agent.netstats import RoundStats, summarize
 from agent.wire import LinkFacts
 from tests import netlab
@@ -273,3 +273,15 @@ def test_every_failure_is_a_clear_result_within_the_deadline() -> None:
     # Without ICMP rights: TCP connect times (the target's kernel refuses port 443 at once).
     (hub,) = as_user
     assert (hub["method"], hub["received"], hub["state"]) == ("tcp", 3, "good")
+
+
+def test_windows_icmp_reply_buffer_as_recorded() -> None:
+    # The first bytes of an ICMP_ECHO_REPLY (x64) as IcmpSendEcho fills them: the address in
+    # network order, IP_SUCCESS, 12 ms, 56 bytes of data; then a timed-out one.
+    ok = bytes.fromhex("0a01021e000000000c00000038000000") + bytes(24)
+    assert icmp_windows.parse_reply(ok) == (0, 12, "10.1.2.30")
+    lost = bytes.fromhex("00000000022b00000000000000000000") + bytes(24)
+    status, _, _ = icmp_windows.parse_reply(lost)
+    assert icmp_windows.status_text(status) == "request timed out"
+    with pytest.raises(ValueError, match="at least 14 bytes"):
+        icmp_windows.parse_reply(b"\0" * 8)

@@ -134,3 +134,14 @@ def ping_round(
     finally:
         sock.close()
     return rtts, error
+
+
+def ping(
+    address: str, count: int, gap_s: float, timeout_s: float
+) -> tuple[list[float | None], str] | None:
+    """A round of echo requests over the best socket this user may open; None when it may open
+    none (the caller falls back to TCP)."""
+    opened = open_socket()
+    if isinstance(opened, str):
+        return None
+    return ping_round(address, count, gap_s, timeout_s, opened=opened)

@@ -19,7 +19,7 @@ import msgspec
 
 from agent import netstats
 from agent.config import LinksSection, TargetSection
-from agent.links import dns, http, icmp, netinfo, tcp
+from agent.links import dns, http, netinfo, pinger, tcp
 from agent.wire import LinkFacts, PortCheck, ProbeMethod, one_line
 
 VC_PORTS: Final = (1720, 5060, 5061, 443)
@@ -116,13 +116,13 @@ def measure(target: TargetSection, settings: LinksSection) -> LinkFacts:
     ports: list[PortCheck] = []
     if target.kind == "vc-endpoint":
         ports = [tcp.check_port(address, p, timeout) for p in target.ports or VC_PORTS]
-    opened = icmp.open_socket()
-    if isinstance(opened, str):
+    echoed = pinger.ping(address, count, gap, timeout)
+    if echoed is None:  # no ICMP rights
         method: ProbeMethod = "tcp"
         rtts, error = tcp.connect_round(address, _tcp_port(target, ports), count, gap, timeout)
     else:
         method = "icmp"
-        rtts, error = icmp.ping_round(address, count, gap, timeout, opened=opened)
+        rtts, error = echoed
         if not any(rtts) and any(p.open for p in ports):  # a codec that drops ping
             method = "tcp"
             rtts, error = tcp.connect_round(address, _tcp_port(target, ports), count, gap, timeout)
