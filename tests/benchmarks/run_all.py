@@ -25,7 +25,7 @@ from pathlib import Path
 
 from collector.config import BatchSection
 from collector.localstack import Influxd, Mosquitto, free_port
-from tests.benchmarks import agent_footprint, ceiling, pipeline, stages
+from tests.benchmarks import agent_footprint, ceiling, link_accuracy, pipeline, stages
 from tests.benchmarks.common import ROOT, machine_facts, production_broker_limits
 
 RESULTS = ROOT / "bench-results" / "latest.md"
@@ -208,7 +208,13 @@ def main() -> int:
             with Mosquitto(work / "mqtt-footprint", free_port()) as own_broker:
                 (work / "footprint").mkdir()
                 foot = agent_footprint.measure(work / "footprint", own_broker, influx, args.cycles)
+    if os.geteuid() == 0:
+        print("bench: link probes over real packets (network namespaces)", flush=True)
+        link_lines = link_accuracy.render(*link_accuracy.measure())
+    else:
+        link_lines = ["(not measured: the network lab needs root)"]
     report = render(facts, limits, ceil, pipe, foot, whatif, stage, time.monotonic() - started)
+    report += "\n".join(["## Link probes over real packets", "", *link_lines, ""])
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text(report)
     print()
