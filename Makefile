@@ -36,13 +36,13 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -e '.[test]'
 	touch $@
 
-# deps: install Mosquitto, InfluxDB 1.x and VictoriaMetrics from Debian, only if one is missing.
+# deps: install the Debian packages above, only if one of their binaries is missing.
 deps:
 ifneq ($(MISSING_BINARIES),)
 	$(SUDO) apt-get update
 	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y $(DEB_PACKAGES)
 else
-	@echo "deps: mosquitto, influxdb, victoria-metrics, faketime and dmidecode are installed"
+	@echo "deps: $(DEB_PACKAGES) are installed"
 endif
 
 # test: the whole test suite against real local services.

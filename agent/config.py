@@ -80,8 +80,8 @@ class TargetSection(Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tru
     host: Annotated[str, Meta(min_length=1, max_length=253, pattern=r"^[^\s/]+$")]
     kind: TargetKind = "internet"
     ports: list[Port] = msgspec.field(default_factory=list)
-    """vc-endpoint: the ports to check (default 1720, 5060, 5061, 443); others: the TCP port
-    of the fallback when ICMP is not allowed (default 443)."""
+    """vc-endpoint: the ports to check (default 1720, 5060, 5061, 443); dns: the server's port
+    (default 53); others: the TCP port of the fallback when ICMP is not allowed (default 443)."""
     url: Text = ""
     """service: the URL to GET (default http://<host>/)."""
 

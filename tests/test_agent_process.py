@@ -102,6 +102,11 @@ def test_running_agent_reports_and_goes_offline(
     ending: str,
 ) -> None:
     config = write_agent_config(tmp_path / "agent.toml", mosquitto.url, interval_s=1)
+    with config.open("a", encoding="utf-8") as extra:  # one link, probed in the background
+        extra.write(
+            "[links]\ncount = 3\nspread_s = 0.2\ntimeout_s = 0.5\ngateway = false\n"
+            'dns = false\n[[target]]\nname = "city-hub"\nhost = "127.0.0.1"\nkind = "hub"\n'
+        )
     reader = QueryClient(InfluxSection(url=influxd.url, database=influx_db))
     process = subprocess.Popen(
         [sys.executable, "-m", "agent.main", "--config", str(config)],
@@ -145,6 +150,29 @@ def test_running_agent_reports_and_goes_offline(
         (judged,) = json.loads(life.stdout)
         assert (judged["agent"], judged["cpu_model"]) == (AGENT_ID, osinfo.cpu_model())
         assert judged["os_name"].startswith(osinfo.os_identity().name)
+        # The link round runs beside the reports; a later report carries it.
+        wait_until(lambda: reader.query('SELECT count("state") FROM "link"'), what="a link round")
+        links = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "collector.cli",
+                "links",
+                "--config",
+                str(collector_toml),
+                "--json",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        (hub,) = json.loads(links.stdout)
+        assert (hub["agent"], hub["target"], hub["kind"], hub["state"]) == (
+            AGENT_ID,
+            "city-hub",
+            "hub",
+            "good",
+        )
     finally:
         os.kill(process.pid, getattr(signal, ending))
         process.wait(30)

@@ -4,12 +4,15 @@ against what was injected and against fping measuring the same path in the same 
 
 from __future__ import annotations
 
+import http.server
 import json
 import os
 import shutil
+import socketserver
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from typing import Any
 
@@ -19,9 +22,11 @@ from hypothesis import strategies as st
 
 from agent.config import LinksSection, TargetSection
 from agent.links import dns, icmp, icmp_windows, netinfo_linux, netinfo_windows, quality, rounds
+from agent.links.probe import LinkProbe
 from agent.netstats import RoundStats, summarize
 from agent.wire import LinkFacts
 from tests import netlab
+from tests.helpers import wait_until
 
 # --------------------------------------------------------------------------------------------
 # Codecs and grading
@@ -285,3 +290,78 @@ def test_windows_icmp_reply_buffer_as_recorded() -> None:
     assert icmp_windows.status_text(status) == "request timed out"
     with pytest.raises(ValueError, match="at least 14 bytes"):
         icmp_windows.parse_reply(b"\0" * 8)
+
+
+# --------------------------------------------------------------------------------------------
+# Real servers on loopback: an HTTP server and a DNS responder
+
+
+class _Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args: object) -> None:  # no access log in the test output
+        pass
+
+
+class _Dns(socketserver.BaseRequestHandler):
+    """Answers every query with its id, NXDOMAIN for names under .invalid, else NOERROR."""
+
+    def handle(self) -> None:
+        data, sock = self.request
+        rcode = 3 if b"\x07invalid\x00" in data else 0
+        flags = (0x8180 | rcode).to_bytes(2, "big")
+        sock.sendto(data[:2] + flags + data[4:], self.client_address)
+
+
+def test_http_and_dns_rounds_against_real_servers_on_loopback() -> None:
+    web = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Quiet)
+    resolver = socketserver.ThreadingUDPServer(("127.0.0.1", 0), _Dns)
+    for server in (web, resolver):
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        settings = LinksSection(count=4, spread_s=0.3, timeout_s=1.0, gateway=False, dns=False)
+        web_port, dns_port = web.server_address[1], resolver.server_address[1]
+        portal = TargetSection(
+            name="mot-cua",
+            host="127.0.0.1",
+            kind="service",
+            url=f"http://127.0.0.1:{web_port}/",
+        )
+        missing = TargetSection(
+            name="mot-cua-404",
+            host="127.0.0.1",
+            kind="service",
+            url=f"http://127.0.0.1:{web_port}/no-such-page",
+        )
+        server = TargetSection(name="dns", host="127.0.0.1", kind="dns", ports=[dns_port])
+        nxdomain = LinksSection(count=2, spread_s=0.1, dns_query="no-such.invalid")
+        got = rounds.run_round([portal, missing, server], settings)
+        wrong_name = rounds.measure(server, nxdomain)
+    finally:
+        web.shutdown()
+        resolver.shutdown()
+    page, absent, dns_round = got
+    assert (page.method, page.sent, page.received, page.http_status) == ("http", 3, 3, 200)
+    assert page.error == "" and page.rtt_avg_ms is not None and page.rtt_avg_ms < 500
+    assert (absent.http_status, absent.received) == (404, 3)  # the server answered
+    assert (dns_round.method, dns_round.received, dns_round.error) == ("dns", 4, "")
+    assert (wrong_name.received, wrong_name.error) == (2, "server answered NXDOMAIN")
+
+
+def test_link_probe_never_blocks_a_report_and_hands_each_round_out_once() -> None:
+    rounds_run: list[int] = []
+    release = threading.Event()
+
+    def slow_round(settings: LinksSection, targets: object) -> list[LinkFacts]:
+        release.wait(10)
+        rounds_run.append(1)
+        hub = TargetSection(name="hub", host="127.0.0.1", kind="hub")
+        return [rounds._facts(hub, "127.0.0.1", "icmp", [1.0])]
+
+    probe = LinkProbe([], LinksSection(), interval_s=3600, round_=slow_round)
+    started = time.monotonic()
+    assert probe.collect() == []  # the first round is still running: no wait
+    assert time.monotonic() - started < 0.5
+    release.set()
+    (first,) = wait_until(probe.collect, 10, "the first round's results")
+    assert first.target == "hub" and rounds_run == [1]
+    assert probe.collect() == []  # already reported; the next round is an hour away
+    probe.stop()

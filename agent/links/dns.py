@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Final
 
 _HEADER = struct.Struct("!HHHHHH")
+PORT: Final = 53
 TYPE_NS: Final = 2
 TYPE_A: Final = 1
 CLASS_IN: Final = 1
@@ -59,7 +60,7 @@ def query_round(
     gap_s: float,
     timeout_s: float,
     *,
-    port: int = 53,
+    port: int = PORT,
     clock: Callable[[], float] = time.perf_counter,
 ) -> tuple[list[float | None], str]:
     """``count`` queries ``gap_s`` apart; the RTT of each answer (any rcode: the server

@@ -106,7 +106,8 @@ def measure(target: TargetSection, settings: LinksSection) -> LinkFacts:
         return _failed(target, settings, f"cannot resolve {target.host}: {exc}")
     count, gap, timeout = settings.count, _gap(settings, settings.count), settings.timeout_s
     if target.kind == "dns":
-        rtts, error = dns.query_round(address, settings.dns_query, count, gap, timeout)
+        port = target.ports[0] if target.ports else dns.PORT
+        rtts, error = dns.query_round(address, settings.dns_query, count, gap, timeout, port=port)
         return _facts(target, address, "dns", rtts, error)
     if target.kind == "service":
         n = min(count, http.REQUESTS)

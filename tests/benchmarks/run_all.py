@@ -214,7 +214,7 @@ def main() -> int:
     else:
         link_lines = ["(not measured: the network lab needs root)"]
     report = render(facts, limits, ceil, pipe, foot, whatif, stage, time.monotonic() - started)
-    report += "\n".join(["## Link probes over real packets", "", *link_lines, ""])
+    report += "\n".join(["", "## Link probes over real packets", "", *link_lines, ""])
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text(report)
     print()
