@@ -11,6 +11,7 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from agent.table import columns
 from collector.catalogue import LINK_TAGS
 from collector.influxql import QueryClient, quote_ident, quote_string
 from collector.status import human_duration
@@ -128,11 +129,7 @@ def render_table(links: list[LinkState], now_ns: int | None = None) -> str:
         )
         for s in links
     ]
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    lines = [
-        "  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip()
-        for r in [header, *rows]
-    ]
+    lines = columns(header, rows)
     if not rows:
         lines.append("(no link measured yet: give agents [[target]] sections, or wait a round)")
     return "\n".join(lines)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+from agent.table import columns
 from collector.influxql import QueryClient, Row, quote_ident, quote_string
 from collector.points import VC_ENDPOINT_CLASS
 
@@ -131,11 +132,7 @@ def render_table(fleet: list[AgentStatus], now_ns: int | None = None) -> str:
         )
         for s in fleet
     ]
-    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
-    lines = [
-        "  ".join(str(cell).ljust(width) for cell, width in zip(r, widths, strict=True)).rstrip()
-        for r in [header, *rows]
-    ]
+    lines = columns(header, rows)
     if not rows:
         lines.append("(no agent has reported yet)")
     return "\n".join(lines)

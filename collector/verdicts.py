@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime
 from typing import Any
 
+from agent.table import columns
 from collector.catalogue import AGENT_TAGS
 from collector.influxql import QueryClient, Row, quote_ident, quote_string
 
@@ -170,11 +171,7 @@ def render_table(verdicts: list[MachineVerdict]) -> str:
         )
         for v in verdicts
     ]
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    lines = [
-        "  ".join(cell.ljust(width) for cell, width in zip(r, widths, strict=True)).rstrip()
-        for r in [header, *rows]
-    ]
+    lines = columns(header, rows)
     if not rows:
         lines.append("(no machine has been judged yet: no agent has sent its machine facts)")
     return "\n".join(lines)

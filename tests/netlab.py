@@ -28,6 +28,8 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from agent.netstats import RoundStats, summarize
+
 PROBER_ADDRESS = "10.77.0.1"
 TARGET_ADDRESS = "10.77.0.2"
 _TUNSETIFF = 0x400454CA
@@ -73,6 +75,23 @@ class Lab:
             capture_output=True,
             timeout=30,
         )
+
+
+def fping(lab: Lab, count: int, interval_ms: int) -> RoundStats:
+    """fping's figures for ``count`` echo requests from the prober to the target (the real peer
+    the link probes are checked against)."""
+    done = subprocess.run(
+        lab.in_prober(
+            "fping", "-C", str(count), "-p", str(interval_ms), "-t", "1000", "-q", TARGET_ADDRESS
+        ),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    # "10.77.0.2 : 0.05 0.04 - 0.05 ...": one figure per packet, "-" when lost.
+    samples = done.stderr.split(":", 1)[1].split()
+    return summarize([None if s == "-" else float(s) for s in samples])
 
 
 def _namespaces() -> tuple[str, str]:

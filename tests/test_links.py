@@ -176,28 +176,6 @@ def _probe(lab: netlab.Lab, config: str, *, as_user: bool = False) -> Any:
     return json.loads(done.stdout), time.monotonic() - started
 
 
-def _fping(lab: netlab.Lab, count: int, interval_ms: int) -> RoundStats:
-    done = subprocess.run(
-        lab.in_prober(
-            "fping",
-            "-C",
-            str(count),
-            "-p",
-            str(interval_ms),
-            "-t",
-            "1000",
-            "-q",
-            netlab.TARGET_ADDRESS,
-        ),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    # "10.77.0.2 : 0.05 0.04 - 0.05 ...": one figure per packet, "-" when lost.
-    samples = done.stderr.split(":", 1)[1].split()
-    return summarize([None if s == "-" else float(s) for s in samples])
-
-
 def _hub(count: int, spread_s: float) -> str:
     return (
         f"[links]\ncount = {count}\nspread_s = {spread_s}\ntimeout_s = 1.0\ndeadline_s = 30.0\n"
@@ -214,7 +192,7 @@ def test_loss_matches_what_nftables_drops_and_fping(injected: int) -> None:
     with netlab.veth_lab() as lab:
         lab.drop_share(injected)
         (ours,), _ = _probe(lab, _hub(count, 2.0))
-        theirs = _fping(lab, count, 10)
+        theirs = netlab.fping(lab, count, 10)
     # 200 packets: the binomial spread of the measured share is 3.1 points at 25 %; 9 points
     # is three of those for each tool.
     assert ours["method"] == "icmp" and ours["sent"] == count
@@ -232,7 +210,7 @@ def test_rtt_and_jitter_match_the_impaired_link_and_fping(delay: float, jitter: 
         # Packets 100 ms apart, more than the slowest round trip: no reordering, which fping
         # would count as loss.
         (ours,), _ = _probe(lab, _hub(count, 0.1 * (count - 1)))
-        theirs = _fping(lab, count, 100)
+        theirs = netlab.fping(lab, count, 100)
     # Uniform delay in [d - j, d + j]: consecutive differences average 2j/3.
     expected_jitter = 2 * jitter / 3
     assert (ours["loss_pct"], theirs.loss_pct) == (0.0, 0.0)

@@ -14,6 +14,8 @@ import time
 from collections.abc import Callable
 from typing import Final
 
+from agent.links import pacing
+
 _HEADER = struct.Struct("!HHHHHH")
 PORT: Final = 53
 TYPE_NS: Final = 2
@@ -74,11 +76,7 @@ def query_round(
             sock.connect((server, port))
         except OSError as exc:
             return [None] * count, exc.strerror or str(exc)
-        start = time.monotonic()
-        for index in range(count):
-            pause = start + index * gap_s - time.monotonic()
-            if pause > 0:
-                time.sleep(pause)
+        for _ in pacing.slots(count, gap_s):
             ident = int.from_bytes(os.urandom(2), "big")
             sent = clock()
             rtt: float | None = None

@@ -11,6 +11,8 @@ import ssl
 import time
 from urllib.parse import urlsplit
 
+from agent.links import pacing
+
 REQUESTS = 3
 """Requests per round: a page load is heavier than a ping, three show the spread."""
 
@@ -29,11 +31,7 @@ def get_round(
     rtts: list[float | None] = []
     status: int | None = None
     error = ""
-    start = time.monotonic()
-    for index in range(count):
-        pause = start + index * gap_s - time.monotonic()
-        if pause > 0:
-            time.sleep(pause)
+    for _ in pacing.slots(count, gap_s):
         connection: http.client.HTTPConnection
         if parts.scheme == "https":
             connection = http.client.HTTPSConnection(

@@ -17,6 +17,7 @@ import sys
 import time
 from typing import Final
 
+from agent.links import pacing
 from agent.links.icmp import PAYLOAD_BYTES
 
 IP_SUCCESS: Final = 0
@@ -62,11 +63,7 @@ def ping(
     rtts: list[float | None] = []
     error = ""
     try:
-        start = time.monotonic()
-        for index in range(count):
-            pause = start + index * gap_s - time.monotonic()
-            if pause > 0:
-                time.sleep(pause)
+        for _ in pacing.slots(count, gap_s):
             began = time.perf_counter()
             got = iphlpapi.IcmpSendEcho(
                 ctypes.c_void_p(handle),

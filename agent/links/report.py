@@ -8,6 +8,7 @@ import msgspec
 from msgspec import Struct
 
 from agent.links import quality
+from agent.table import columns
 from agent.wire import LinkFacts, TargetKind
 
 
@@ -88,11 +89,7 @@ def render(results: Sequence[Graded]) -> str:
         )
         for r in results
     ]
-    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
-    lines = [
-        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
-        for row in [header, *rows]
-    ]
+    lines = columns(header, rows)
     lines[0] += "   (ms)"
     for r in results:
         if r.ports:

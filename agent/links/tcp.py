@@ -13,6 +13,7 @@ import socket
 import time
 from collections.abc import Callable
 
+from agent.links import pacing
 from agent.wire import PortCheck
 
 
@@ -50,11 +51,7 @@ def connect_round(
     RTT of each (accepted or refused) and the last error other than a refusal."""
     rtts: list[float | None] = []
     error = ""
-    start = time.monotonic()
-    for index in range(count):
-        pause = start + index * gap_s - time.monotonic()
-        if pause > 0:
-            time.sleep(pause)
+    for _ in pacing.slots(count, gap_s):
         rtt, why = connect_once(address, port, timeout_s)
         rtts.append(rtt)
         if rtt is None:

@@ -14,7 +14,7 @@ import sys
 import tempfile
 from dataclasses import dataclass
 
-from agent.netstats import RoundStats, summarize
+from agent.netstats import RoundStats
 from tests import netlab
 
 COUNT = 100
@@ -76,28 +76,6 @@ def _probe(lab: netlab.Lab, config: str) -> tuple[list[RoundStats], float]:
     return stats, cpu_ms
 
 
-def _fping(lab: netlab.Lab, count: int, interval_ms: int) -> RoundStats:
-    done = subprocess.run(
-        lab.in_prober(
-            "fping",
-            "-C",
-            str(count),
-            "-p",
-            str(interval_ms),
-            "-t",
-            "1000",
-            "-q",
-            netlab.TARGET_ADDRESS,
-        ),
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    samples = done.stderr.split(":", 1)[1].split()
-    return summarize([None if s == "-" else float(s) for s in samples])
-
-
 def measure() -> tuple[list[Case], Cost]:
     """Every case, then the cost of a default round (10 packets) to 5 targets."""
     cases: list[Case] = []
@@ -105,13 +83,13 @@ def measure() -> tuple[list[Case], Cost]:
         with netlab.veth_lab() as lab:
             lab.drop_share(loss)
             (ours,), _ = _probe(lab, _config(LOSS_COUNT, LOSS_COUNT * 0.01))
-            theirs = _fping(lab, LOSS_COUNT, 10)
+            theirs = netlab.fping(lab, LOSS_COUNT, 10)
             cases.append(Case(f"veth, {loss} % dropped", loss, 0, 0, ours, theirs))
     for delay, jitter in ((30.0, 0.0), (80.0, 5.0), (150.0, 20.0)):
         with netlab.impaired_lab(delay, jitter) as lab:
             gap = delay + jitter + 50  # no reordering: fping would count it as loss
             (ours,), _ = _probe(lab, _config(COUNT // 2, gap / 1000 * (COUNT // 2 - 1)))
-            theirs = _fping(lab, COUNT // 2, int(gap))
+            theirs = netlab.fping(lab, COUNT // 2, int(gap))
             name = f"TUN relay, {delay:g} +- {jitter:g} ms"
             cases.append(Case(name, 0, delay, 2 * jitter / 3, ours, theirs))
     with netlab.veth_lab() as lab:

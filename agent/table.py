@@ -1,0 +1,14 @@
+"""Plain-text tables for the command-line tools: columns padded to their widest cell."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+
+def columns(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    """The header and each row as one line, cells two spaces apart, trailing spaces cut."""
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    return [
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        for row in [header, *rows]
+    ]
