@@ -69,6 +69,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     links.add_argument("--site", default="", metavar="SITE", help="only this site (ward)")
     links.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    boards = commands.add_parser(
+        "dashboards",
+        help="Grafana dashboards as code: regenerate the committed JSON",
+        description="`build` regenerates dashboards/generated/<language>/*.json from the "
+        "builders in dashboards/ (needs the `dashboards` extra: "
+        "pip install 'wardwatch[dashboards]').",
+    )
+    boards.add_argument("action", choices=("build",), help="build: regenerate the files")
     simulate.add_parser(commands)
     return parser
 
@@ -78,6 +86,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "simulate":
         return simulate.run(args)
+    if args.command == "dashboards":
+        return _build_dashboards()
     try:
         cfg = config.load(args.config)
     except ConfigError as exc:
@@ -105,6 +115,22 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps([asdict(s) for s in fleet], ensure_ascii=False, indent=2))
     else:
         print(render_table(fleet))
+    return 0
+
+
+def _build_dashboards() -> int:
+    try:
+        from dashboards import build  # the SDK is an optional extra
+    except ImportError as exc:
+        print(
+            f"wardwatch dashboards: {exc}; install it with pip install 'wardwatch[dashboards]'",
+            file=sys.stderr,
+        )
+        return EXIT_CONFIG
+    changed = build.write()
+    for path in changed:
+        print(f"wrote {path}")
+    print(f"{len(build.files())} dashboard files, {len(changed)} changed, in {build.GENERATED}")
     return 0
 
 

@@ -1,0 +1,204 @@
+"""Every InfluxQL query the dashboards run, in one place, with what each one reads.
+
+Queries use Grafana's InfluxQL macros: ``$timeFilter`` (the panel's time range),
+``$__interval`` (its bucket) and the dashboard's variables ``$site``, ``$role``, ``$target`` and
+``$agent``, matched as regular expressions (``=~ /^$site$/``) because Grafana writes a
+multi-value or "All" selection as ``(a|b)`` or ``.*``. The tests substitute them the same way and
+run each query against a real InfluxDB; ``measurement`` and ``fields`` are checked against the
+collector's catalogue.
+
+"Latest" panels read each machine's or link's last point with a subquery
+(``SELECT ... FROM (SELECT last(...) ... GROUP BY "agent")``), so a machine that stopped
+reporting keeps its last verdict, as ``wardwatch lifecycle`` does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final, Literal
+
+Format = Literal["table", "time_series"]
+
+
+@dataclass(frozen=True)
+class Query:
+    """One query: its measurement, the fields it reads, its text and its result format."""
+
+    measurement: str
+    fields: tuple[str, ...]
+    text: str
+    format: Format = "table"
+
+
+FLEET: Final = '"site" =~ /^$site$/ AND "role" =~ /^$role$/'
+"""The dashboard variables' filter, on every per-machine measurement."""
+
+
+def _lasts(fields: tuple[str, ...]) -> str:
+    return ", ".join(f'last("{f}") AS "{f}"' for f in fields)
+
+
+def _latest(measurement: str, fields: tuple[str, ...], by: str = '"site", "agent"') -> str:
+    """Each series' last value of every field (one row per machine or link)."""
+    return (
+        f'SELECT {_lasts(fields)} FROM "{measurement}" WHERE {FLEET} AND $timeFilter GROUP BY {by}'
+    )
+
+
+def _count_latest(measurement: str, field: str, condition: str) -> str:
+    """How many machines' last ``field`` meets ``condition``."""
+    return (
+        f'SELECT count("v") AS "machines" FROM (SELECT last("{field}") AS "v" FROM '
+        f'"{measurement}" WHERE {FLEET} AND $timeFilter GROUP BY "agent") WHERE {condition}'
+    )
+
+
+# --- Fleet overview ------------------------------------------------------------------------
+
+REPORTING = Query(
+    "host",
+    ("uptime_s",),
+    f'SELECT count("v") AS "machines" FROM (SELECT last("uptime_s") AS "v" FROM "host" '
+    f'WHERE {FLEET} AND $timeFilter GROUP BY "agent")',
+)
+"""Machines that reported within the panel's range (the overview pins it to 3 minutes)."""
+
+SAID_OFFLINE = Query("status", ("online",), _count_latest("status", "online", '"v" = 0'))
+HARDWARE_OUT = Query("hardware", ("rank",), _count_latest("hardware", "rank", '"v" = 3'))
+OS_OUT = Query("os", ("rank",), _count_latest("os", "rank", '"v" = 3'))
+BAD_LINKS = Query(
+    "link",
+    ("rank",),
+    f'SELECT count("v") AS "links" FROM (SELECT last("rank") AS "v" FROM "link" '
+    f'WHERE {FLEET} AND $timeFilter GROUP BY "agent", "target") WHERE "v" >= 1',
+)
+
+SITE_HARDWARE_OUT = Query(
+    "hardware",
+    ("rank",),
+    f'SELECT count("v") AS "out_of_lifecycle" FROM (SELECT last("rank") AS "v" FROM "hardware" '
+    f'WHERE {FLEET} AND $timeFilter GROUP BY "agent", "site") WHERE "v" = 3 GROUP BY "site"',
+)
+SITE_WORST_LINK = Query(
+    "link",
+    ("rank",),
+    f'SELECT max("v") AS "worst_link" FROM (SELECT last("rank") AS "v" FROM "link" '
+    f'WHERE {FLEET} AND $timeFilter GROUP BY "agent", "target", "site") GROUP BY "site"',
+)
+
+# --- Lifecycle ------------------------------------------------------------------------------
+
+HARDWARE_FIELDS: Final = (
+    "rank",
+    "lifecycle",
+    "days_left",
+    "age_years",
+    "since",
+    "age_source",
+    "age_confidence",
+    "policy",
+    "manufacturer",
+    "model",
+    "serial",
+)
+MACHINES = Query("hardware", HARDWARE_FIELDS, _latest("hardware", HARDWARE_FIELDS))
+"""Every machine's latest hardware verdict (the table sorts worst first)."""
+
+OS_FIELDS: Final = ("rank", "support", "release", "eol_date", "days_left", "name", "version")
+SYSTEMS = Query("os", OS_FIELDS, _latest("os", OS_FIELDS))
+
+AGE_BY_SITE = Query(
+    "hardware",
+    ("age_years",),
+    f'SELECT mean("v") AS "mean_age", max("v") AS "oldest" FROM (SELECT last("age_years") AS '
+    f'"v" FROM "hardware" WHERE {FLEET} AND $timeFilter GROUP BY "agent", "site") '
+    'GROUP BY "site"',
+)
+
+# --- Links and videoconference readiness ---------------------------------------------------
+
+LINK_FILTER: Final = f'{FLEET} AND "target" =~ /^$target$/'
+
+
+def _link_series(field: str) -> Query:
+    return Query(
+        "link",
+        (field,),
+        f'SELECT mean("{field}") AS "{field}" FROM "link" WHERE {LINK_FILTER} AND $timeFilter '
+        'GROUP BY time($__interval), "site", "target" fill(none)',
+        "time_series",
+    )
+
+
+RTT = _link_series("rtt_avg_ms")
+JITTER = _link_series("jitter_ms")
+LOSS = _link_series("loss_pct")
+LINK_STATE = Query(
+    "link",
+    ("rank",),
+    f'SELECT max("rank") AS "state" FROM "link" WHERE {LINK_FILTER} AND $timeFilter '
+    'GROUP BY time($__interval), "site", "target" fill(none)',
+    "time_series",
+)
+LINK_NOW_FIELDS: Final = ("rank", "state", "loss_pct", "rtt_avg_ms", "jitter_ms", "error")
+LINKS_NOW = Query(
+    "link",
+    LINK_NOW_FIELDS,
+    _latest("link", LINK_NOW_FIELDS, '"site", "agent", "target", "kind"').replace(
+        f"WHERE {FLEET}", f"WHERE {LINK_FILTER}"
+    ),
+)
+PORTS = Query(
+    "vc_port",
+    ("open", "connect_ms"),
+    _latest("vc_port", ("open", "connect_ms"), '"site", "target", "port"'),
+)
+
+# --- One machine ----------------------------------------------------------------------------
+
+MACHINE: Final = '"agent" =~ /^$agent$/'
+
+
+def _machine_series(measurement: str, field: str, how: str = "mean") -> Query:
+    return Query(
+        measurement,
+        (field,),
+        f'SELECT {how}("{field}") AS "{field}" FROM "{measurement}" WHERE {MACHINE} AND '
+        "$timeFilter GROUP BY time($__interval) fill(none)",
+        "time_series",
+    )
+
+
+UPTIME = _machine_series("host", "uptime_s", "last")
+CPU = _machine_series("host", "cpu_pct")
+MEMORY = _machine_series("host", "mem_used_pct")
+DISK = _machine_series("host", "disk_used_pct")
+REBOOTS = Query(
+    "host",
+    ("boot_time",),
+    f'SELECT distinct("boot_time") AS "boot_time" FROM "host" WHERE {MACHINE} AND $timeFilter',
+)
+"""Each distinct boot time in the range: one row per boot."""
+INVENTORY_FIELDS: Final = (
+    "lifecycle",
+    "days_left",
+    "manufacturer",
+    "model",
+    "serial",
+    "cpu_model",
+    "memory_mb",
+    "bios_date",
+    "since",
+    "age_source",
+)
+INVENTORY = Query(
+    "hardware",
+    INVENTORY_FIELDS,
+    f'SELECT {_lasts(INVENTORY_FIELDS)} FROM "hardware" WHERE {MACHINE} AND $timeFilter',
+)
+MACHINE_LINKS = Query(
+    "link",
+    LINK_NOW_FIELDS,
+    f'SELECT {_lasts(LINK_NOW_FIELDS)} FROM "link" WHERE {MACHINE} AND $timeFilter '
+    'GROUP BY "target", "kind"',
+)
