@@ -71,10 +71,10 @@ def build_parser() -> argparse.ArgumentParser:
     links.add_argument("--json", action="store_true", help="print JSON instead of a table")
     boards = commands.add_parser(
         "dashboards",
-        help="Grafana dashboards as code: regenerate the committed JSON",
-        description="`build` regenerates dashboards/generated/<language>/*.json from the "
-        "builders in dashboards/ (needs the `dashboards` extra: "
-        "pip install 'wardwatch[dashboards]').",
+        help="Grafana dashboards and alert rules as code: regenerate the committed files",
+        description="`build` regenerates dashboards/generated/<language>/*.json and "
+        "deploy/grafana/provisioning/alerting/wardwatch.yaml from the builders in dashboards/ "
+        "(needs the `dashboards` extra: pip install 'wardwatch[dashboards]').",
     )
     boards.add_argument("action", choices=("build",), help="build: regenerate the files")
     simulate.add_parser(commands)
@@ -120,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _build_dashboards() -> int:
     try:
-        from dashboards import build  # the SDK is an optional extra
+        from dashboards import alerts, build  # the SDK is an optional extra
     except ImportError as exc:
         print(
             f"wardwatch dashboards: {exc}; install it with pip install 'wardwatch[dashboards]'",
@@ -128,9 +128,14 @@ def _build_dashboards() -> int:
         )
         return EXIT_CONFIG
     changed = build.write()
+    if alerts.write():
+        changed.append(alerts.FILE)
     for path in changed:
         print(f"wrote {path}")
-    print(f"{len(build.files())} dashboard files, {len(changed)} changed, in {build.GENERATED}")
+    print(
+        f"{len(build.files())} dashboard files in {build.GENERATED} and the alerting file "
+        f"{alerts.FILE}: {len(changed)} changed"
+    )
     return 0
 
 

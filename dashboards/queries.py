@@ -202,3 +202,51 @@ MACHINE_LINKS = Query(
     f'SELECT {_lasts(LINK_NOW_FIELDS)} FROM "link" WHERE {MACHINE} AND $timeFilter '
     'GROUP BY "target", "kind"',
 )
+
+# --- Alert rules (no dashboard variables: every machine, every ward) -----------------------
+
+ALERT_SAID_OFFLINE = Query(
+    "status",
+    ("online",),
+    'SELECT last("online") AS "online" FROM "status" WHERE $timeFilter GROUP BY "agent", "site"',
+)
+"""Each machine's (and agentless VC endpoint's) last state: 0 once it said offline."""
+ALERT_SILENT = Query(
+    "host",
+    ("uptime_s",),
+    'SELECT moving_average(count("uptime_s"), 3) AS "reports" FROM "host" WHERE $timeFilter '
+    'GROUP BY time(1m), "agent", "site" fill(0)',
+    "time_series",
+)
+"""Reports per minute over the last 3 minutes; 0 when a machine missed 3 reports (at the
+default 60 s interval). ``fill(0)`` keeps a series for every machine heard in the rule's range."""
+ALERT_LINK = Query(
+    "link",
+    ("rank",),
+    'SELECT max("rank") AS "state" FROM "link" WHERE $timeFilter '
+    'GROUP BY time(1m), "agent", "site", "target", "kind" fill(none)',
+    "time_series",
+)
+ALERT_HARDWARE = Query(
+    "hardware",
+    ("rank",),
+    'SELECT last("rank") AS "rank" FROM "hardware" WHERE $timeFilter GROUP BY "agent", "site"',
+)
+ALERT_OS = Query(
+    "os",
+    ("rank",),
+    'SELECT last("rank") AS "rank" FROM "os" WHERE $timeFilter GROUP BY "agent", "site"',
+)
+ALERT_CLOCK = Query(
+    "agent",
+    ("clock_skewed",),
+    'SELECT last("clock_skewed") AS "skewed" FROM "agent" WHERE $timeFilter '
+    'GROUP BY "agent", "site"',
+)
+ALERT_DROPPING = Query(
+    "agent",
+    ("outbox_dropped",),
+    'SELECT max("outbox_dropped") - min("outbox_dropped") AS "dropped" FROM "agent" '
+    'WHERE $timeFilter GROUP BY "agent", "site"',
+)
+"""Messages an agent's outbox dropped at its bounds within the rule's range."""

@@ -23,7 +23,7 @@ from collector.lineproto import encode_all
 from collector.localstack import Influxd, free_port
 from collector.points import to_points
 from collector.writer import V1Writer
-from dashboards import build
+from dashboards import alerts, build
 from dashboards import queries as q
 from tests.factories import JUDGE, T0, host_facts, identity, link_facts, machine_facts
 from tests.test_lifecycle import CASES, _report
@@ -97,6 +97,16 @@ def _messages() -> Iterator[wire.AgentMessage]:
         facts=[host_facts(), machine_facts(hostname="EA-TU-VC1"), link_facts(), DEGRADED],
     )
     yield wire.Status(**identity(agent="reg-ok", site="ea-tu"), state="offline", sent_at=T0)
+    for minute in range(1, 7):  # the one machine still reporting at T0 + 6.5 min
+        yield wire.Report(
+            **identity(agent="live-pc", site="hoa-phu"),
+            id=f"live-{minute}",
+            measured_at=T0 + timedelta(minutes=minute),
+            sent_at=T0,
+            interval_s=60,
+            agent_version="0.1.0",
+            facts=[host_facts()],
+        )
 
 
 def _substitute(text: str, window: timedelta, *, agent: str = "", now: datetime = NOW) -> str:
@@ -210,7 +220,7 @@ def test_reporting_panel_counts_only_machines_heard_in_its_window(fleet: QueryCl
     # The overview pins this panel to the last 3 minutes: 3 minutes after the last reports,
     # every machine counts; 10 minutes after, none does.
     ((everyone,),) = [[r.values["machines"] for r in _run(fleet, q.REPORTING, "3m")]]
-    assert everyone == len(CASES) + 1
+    assert everyone == len(CASES) + 2  # the lifecycle fleet, the VC machine, the live PC
     assert _run(fleet, q.REPORTING, "3m", now=T0 + timedelta(minutes=10)) == []
 
 
@@ -222,7 +232,7 @@ def test_build_command_regenerates_and_reports() -> None:
         timeout=120,
     )
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip().endswith(f"8 dashboard files, 0 changed, in {build.GENERATED}")
+    assert done.stdout.strip().endswith(": 0 changed"), done.stdout
 
 
 def test_provisioning_points_grafana_at_the_generated_dashboards_and_the_datasource() -> None:
@@ -234,3 +244,81 @@ def test_provisioning_points_grafana_at_the_generated_dashboards_and_the_datasou
     providers = msgspec.yaml.decode((root / "dashboards" / "wardwatch.yaml").read_bytes())
     (provider,) = providers["providers"]
     assert provider["type"] == "file" and provider["options"]["foldersFromFilesStructure"]
+
+
+# --------------------------------------------------------------------------------------------
+# Alert rules
+
+
+def test_alerting_file_is_what_the_builder_makes_and_well_formed() -> None:
+    assert alerts.FILE.read_text(encoding="utf-8") == alerts.render(), (
+        "stale: run `wardwatch dashboards build`"
+    )
+    document = alerts.document()
+    assert document["apiVersion"] == 1
+    (group,) = document["groups"]
+    uids = [rule["uid"] for rule in group["rules"]]
+    assert len(uids) == len(set(uids)) == len(alerts.RULES)
+    for rule in group["rules"]:
+        query, reduce, threshold = rule["data"]
+        assert query["datasourceUid"] == build.DATASOURCE_UID
+        assert query["model"]["query"] in {q.text for q in QUERIES}
+        assert (reduce["model"]["type"], threshold["model"]["type"]) == ("reduce", "threshold")
+        assert rule["condition"] == "C" and rule["labels"]["severity"]
+    (policy,) = document["policies"]
+    assert "site" in policy["group_by"]
+    daily = [r for r in policy["routes"] if ["severity", "=", "info"] in r["object_matchers"]]
+    assert daily and daily[0]["repeat_interval"] == "24h"
+    (contacts,) = document["contactPoints"]
+    kinds = {r["type"] for r in contacts["receivers"]}
+    assert kinds == {"email", "webhook", "telegram"}
+    # Secrets are placeholders for Grafana's environment, never values.
+    for receiver in contacts["receivers"]:
+        assert all(v.startswith("$__env{") for v in receiver["settings"].values())
+
+
+def _firing(client: QueryClient, rule: alerts.Rule, now: datetime) -> set[tuple[str, ...]]:
+    """Grafana's evaluation of the rule at ``now``, condition only (not the pending period):
+    the query over its range, each series reduced to its last value, then the threshold."""
+    start = now - timedelta(seconds=rule.range_s)
+    text = rule.query.text.replace(
+        "$timeFilter",
+        f"time >= '{start:%Y-%m-%dT%H:%M:%SZ}' AND time <= '{now:%Y-%m-%dT%H:%M:%SZ}'",
+    )
+    last: dict[tuple[str, ...], float] = {}
+    for row in client.query(text):
+        labels = tuple(sorted(row.tags.items()))
+        (value,) = [v for k, v in row.values.items() if k != "time"]
+        last[labels] = value  # rows come in time order: the last one stays
+    compare = (lambda v: v < rule.threshold) if rule.op == "lt" else (lambda v: v > rule.threshold)
+    return {
+        tuple(v for k, v in labels if k in ("agent", "target"))
+        for labels, value in last.items()
+        if compare(value)
+    }
+
+
+RULE = {rule.uid: rule for rule in alerts.RULES}
+
+
+def test_every_alert_rule_fires_for_exactly_the_expected_machines_and_links(
+    fleet: QueryClient,
+) -> None:
+    at = T0 + timedelta(minutes=6, seconds=30)
+    truth = _judged()
+    everyone = {m.agent for m in _messages()}
+    assert _firing(fleet, RULE["ww-said-offline"], at) == {("reg-ok",)}
+    assert _firing(fleet, RULE["ww-silent"], at) == {(a,) for a in everyone - {"live-pc"}}
+    assert _firing(fleet, RULE["ww-link-degraded"], at) == {("ea-tu-vc1", "province-mcu")}
+    assert _firing(fleet, RULE["ww-link-bad"], at) == set()
+    assert _firing(fleet, RULE["ww-hardware-out"], at) == {
+        (agent,) for agent, verdict in truth.items() if verdict == "overdue"
+    }
+    os_overdue = {
+        (r.tags["agent"],)
+        for r in _run(fleet, q.SYSTEMS, now=at)
+        if r.values["support"] == "overdue"
+    }
+    assert os_overdue and _firing(fleet, RULE["ww-os-out"], at) == os_overdue
+    assert _firing(fleet, RULE["ww-clock-skew"], at) == set()
+    assert _firing(fleet, RULE["ww-outbox-dropping"], at) == set()
