@@ -76,7 +76,28 @@ def build_parser() -> argparse.ArgumentParser:
         "deploy/grafana/provisioning/alerting/wardwatch.yaml from the builders in dashboards/ "
         "(needs the `dashboards` extra: pip install 'wardwatch[dashboards]').",
     )
-    boards.add_argument("action", choices=("build",), help="build: regenerate the files")
+    actions = boards.add_subparsers(dest="action", required=True, metavar="ACTION")
+    actions.add_parser("build", help="regenerate the dashboard and alerting files")
+    pushing = actions.add_parser(
+        "push",
+        help="create or update the folder, data source, dashboards and alerting in a Grafana",
+        description="Push everything to a running Grafana through its HTTP API (needs the "
+        "`grafana` extra: pip install 'wardwatch[grafana]'). Contact points take their secrets "
+        "from this environment: WARDWATCH_ALERT_EMAIL, WARDWATCH_ALERT_WEBHOOK_URL, "
+        "WARDWATCH_TELEGRAM_BOT_TOKEN, WARDWATCH_TELEGRAM_CHAT_ID; one left unset is skipped.",
+    )
+    pushing.add_argument("--url", required=True, help="Grafana's address, e.g. http://grafana:3000")
+    pushing.add_argument(
+        "--token", required=True, help="a Grafana service account token with the Editor role"
+    )
+    pushing.add_argument(
+        "--config", type=Path, metavar="FILE", help="the collector's TOML config (for [influx])"
+    )
+    pushing.add_argument(
+        "--influx-url",
+        metavar="URL",
+        help="InfluxDB's address as Grafana reaches it (default: the config's [influx] url)",
+    )
     simulate.add_parser(commands)
     return parser
 
@@ -86,13 +107,15 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "simulate":
         return simulate.run(args)
-    if args.command == "dashboards":
+    if args.command == "dashboards" and args.action == "build":
         return _build_dashboards()
     try:
         cfg = config.load(args.config)
     except ConfigError as exc:
         print(f"wardwatch: {exc}", file=sys.stderr)
         return EXIT_CONFIG
+    if args.command == "dashboards":
+        return _push_dashboards(args, cfg)
     client = QueryClient(cfg.influx)
     try:
         if args.command == "lifecycle":
@@ -136,6 +159,32 @@ def _build_dashboards() -> int:
         f"{len(build.files())} dashboard files in {build.GENERATED} and the alerting file "
         f"{alerts.FILE}: {len(changed)} changed"
     )
+    return 0
+
+
+def _push_dashboards(args: argparse.Namespace, cfg: config.CollectorConfig) -> int:
+    try:
+        from grafana_client.api import GrafanaApi
+
+        from dashboards import push
+    except ImportError as exc:
+        print(
+            f"wardwatch dashboards push: {exc}; install it with pip install 'wardwatch[grafana]'",
+            file=sys.stderr,
+        )
+        return EXIT_CONFIG
+    influx = push.datasource(
+        args.influx_url or cfg.influx.url,
+        cfg.influx.database,
+        cfg.influx.username,
+        cfg.influx.password,
+    )
+    api = GrafanaApi.from_url(args.url, credential=args.token)
+    try:
+        push.push(api, influx)
+    except push.PushError as exc:
+        print(f"wardwatch dashboards push: {exc}", file=sys.stderr)
+        return EXIT_FAILED
     return 0
 
 

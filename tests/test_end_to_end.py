@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import itertools
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -185,6 +186,11 @@ def test_writes_wait_for_influxdb_and_nothing_is_acked_before(
 def test_v2_write_api(mosquitto: Mosquitto, victoria: VictoriaMetrics, tmp_path: Path) -> None:
     # VictoriaMetrics answers InfluxDB's /api/v2/write, so the influxdb-client path is proven
     # against a real server; it keeps numbers only, as <measurement>_<field> series.
+    # grafana-client (for `dashboards push`) is loaded in the same process, and its
+    # urllib3-future has replaced urllib3 in this environment: influxdb-client must not mind.
+    import grafana_client.api  # noqa: F401
+
+    assert importlib.metadata.version("urllib3-future")
     cfg = collector_config(
         mosquitto.url,
         victoria.url,
