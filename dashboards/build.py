@@ -189,11 +189,26 @@ def overview(language: Language) -> dashboard.Dashboard:
         _stat(t("hardware_out"), q.HARDWARE_OUT, "none", 1),
         _stat(t("os_out"), q.OS_OUT, "none", 1),
         _stat(t("bad_links"), q.BAD_LINKS, "none", 1),
-        _table(t("site_hardware_out"), q.SITE_HARDWARE_OUT, "none", {}, language).span(12),
-        _table(t("site_worst_link"), q.SITE_WORST_LINK, "none", LINK_RANKS, language).span(12),
+        _per_ward(t("per_ward"), language),
     ):
         board = board.with_panel(panel)
     return board
+
+
+def _per_ward(title: str, language: Language) -> table.Panel:
+    """One row per ward: machines seen, said offline, hardware and OS out of lifecycle, worst
+    link; one query each, merged on the ward."""
+    panel = _table(title, q.SITE_SEEN, "none", {}, language).override_by_name(
+        "worst_link",
+        [model.DynamicConfigValue(id_val="mappings", value=_mapping(LINK_RANKS, language))],
+    )
+    for ref, query in zip(
+        "BCDE",
+        (q.SITE_OFFLINE, q.SITE_HARDWARE_OUT, q.SITE_OS_OUT, q.SITE_WORST_LINK),
+        strict=True,
+    ):
+        panel = panel.with_target(InfluxQL(query, ref))
+    return panel.with_transformation(model.DataTransformerConfig(id_val="merge", options={}))
 
 
 def lifecycle(language: Language) -> dashboard.Dashboard:

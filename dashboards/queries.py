@@ -73,6 +73,25 @@ BAD_LINKS = Query(
     f'WHERE {FLEET} AND $timeFilter GROUP BY "agent", "target") WHERE "v" >= 1',
 )
 
+SITE_SEEN = Query(
+    "host",
+    ("uptime_s",),
+    f'SELECT count("v") AS "machines" FROM (SELECT last("uptime_s") AS "v" FROM "host" '
+    f'WHERE {FLEET} AND $timeFilter GROUP BY "agent", "site") GROUP BY "site"',
+)
+"""Per ward, machines heard within the dashboard's range."""
+SITE_OFFLINE = Query(
+    "status",
+    ("online",),
+    f'SELECT count("v") AS "offline" FROM (SELECT last("online") AS "v" FROM "status" '
+    f'WHERE {FLEET} AND $timeFilter GROUP BY "agent", "site") WHERE "v" = 0 GROUP BY "site"',
+)
+SITE_OS_OUT = Query(
+    "os",
+    ("rank",),
+    f'SELECT count("v") AS "os_out_of_support" FROM (SELECT last("rank") AS "v" FROM "os" '
+    f'WHERE {FLEET} AND $timeFilter GROUP BY "agent", "site") WHERE "v" = 3 GROUP BY "site"',
+)
 SITE_HARDWARE_OUT = Query(
     "hardware",
     ("rank",),

@@ -24,8 +24,10 @@ _TEXT: Final[dict[str, tuple[str, str]]] = {
     "hardware_out": ("Phần cứng hết vòng đời", "Hardware out of lifecycle"),
     "os_out": ("Hệ điều hành hết hỗ trợ", "OS out of support"),
     "bad_links": ("Đường truyền kém hoặc rất kém", "Degraded or bad links"),
-    "site_hardware_out": ("Máy hết vòng đời theo phường", "Out-of-lifecycle machines per ward"),
-    "site_worst_link": ("Đường truyền kém nhất theo phường", "Worst link per ward"),
+    "per_ward": (
+        "Theo phường: máy, ngoại tuyến, hết vòng đời, hết hỗ trợ, đường truyền kém nhất",
+        "Per ward: machines, offline, out of lifecycle, OS out of support, worst link",
+    ),
     "machines": (
         "Máy và vòng đời phần cứng (xấu nhất trước)",
         "Machines and hardware lifecycle, worst first",

@@ -322,3 +322,27 @@ def test_every_alert_rule_fires_for_exactly_the_expected_machines_and_links(
     assert os_overdue and _firing(fleet, RULE["ww-os-out"], at) == os_overdue
     assert _firing(fleet, RULE["ww-clock-skew"], at) == set()
     assert _firing(fleet, RULE["ww-outbox-dropping"], at) == set()
+
+
+def test_compose_file_mounts_what_exists_and_grafana_finds_what_is_generated() -> None:
+    deploy = build.GENERATED.parent.parent / "deploy"
+    compose = msgspec.yaml.decode((deploy / "docker-compose.yml").read_bytes())
+    # Files an operator creates first, as the file's header says.
+    made_by_operator = {"collector.toml", "wardwatch.passwd"}
+    for name, service in compose["services"].items():
+        for volume in service.get("volumes", []):
+            source = volume.split(":")[0]
+            if source.startswith("."):
+                path = (deploy / source).resolve()
+                assert path.exists() or path.name in made_by_operator, (name, source)
+    grafana = compose["services"]["grafana"]
+    mounts = dict(v.split(":")[:2] for v in grafana["volumes"])
+    provider = msgspec.yaml.decode(
+        (deploy / "grafana/provisioning/dashboards/wardwatch.yaml").read_bytes()
+    )["providers"][0]
+    assert mounts["../dashboards/generated"] == provider["options"]["path"]
+    home = grafana["environment"]["GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH"]
+    assert (build.GENERATED / home.removeprefix(provider["options"]["path"] + "/")).is_file()
+    assert "WARDWATCH_INFLUX_URL" in grafana["environment"]  # the data source's ${...}
+    assert mounts["./grafana/provisioning/alerting"] == "/etc/grafana/provisioning/alerting"
+    assert alerts.FILE.parent == deploy / "grafana/provisioning/alerting"
