@@ -479,14 +479,17 @@ def machine_reading(m: Machine, now: datetime, first_seen: date | None = None) -
     return Reading(facts=facts, missing=[])
 
 
-def sample_reports(machines: Sequence[Machine], count: int, *, seed: int = 0) -> list[wire.Report]:
-    """``count`` reports of these machines without MQTT or outbox (InfluxDB-only benchmarks).
+def sample_reports(
+    machines: Sequence[Machine], count: int, *, seed: int = 0, end: datetime | None = None
+) -> list[wire.Report]:
+    """``count`` reports of these machines without MQTT or outbox (InfluxDB-only benchmarks,
+    dashboard tests).
 
-    Built like ``Agent.measure`` builds them, 1 ms apart and ending now (one machine's reports
-    are ``len(machines)`` ms apart), so no two points share an identity.
+    Built like ``Agent.measure`` builds them, 1 ms apart and ending at ``end`` (default now;
+    one machine's reports are ``len(machines)`` ms apart), so no two points share an identity.
     """
     probes = [SimulatedHostProbe(m, seed) for m in machines]
-    end = wire.now()
+    end = end or wire.now()
     reports: list[wire.Report] = []
     for index in range(count):
         probe = probes[index % len(probes)]

@@ -18,6 +18,7 @@ import pytest
 from agent import wire
 from collector.catalogue import CATALOGUE
 from collector.config import InfluxSection
+from collector.fleet import LINK_KINDS, build_fleet, sample_reports
 from collector.influxql import QueryClient, Row
 from collector.lineproto import encode_all
 from collector.localstack import Influxd, free_port
@@ -81,9 +82,25 @@ DEGRADED = link_facts(
 )
 
 
+SIMULATED_FLEET = build_fleet(42, 7, seed=3, now=T0)
+SIMULATED = sample_reports(SIMULATED_FLEET, 84, seed=3, end=T0 + timedelta(minutes=6))
+"""The simulator's machines, two reports each just before T0 + 6 min: their wards' lines are
+good, degraded or bad, their ages and OSes the simulator's mix."""
+
+
+def _simulated_links(*grades: str) -> set[tuple[str, str]]:
+    """(agent, target) of the simulated links whose ward's line has one of ``grades``."""
+    return {
+        (m.agent, target)
+        for m in SIMULATED_FLEET
+        for target in LINK_KINDS
+        if target != "gateway" and m.link.grade in grades
+    }
+
+
 def _messages() -> Iterator[wire.AgentMessage]:
     """The lifecycle tests' fleet of known verdicts, twice; one degraded link, one VC endpoint,
-    one machine that said offline."""
+    the simulator's fleet, one machine that said offline, one still reporting at 6.5 min."""
     for n in range(2):
         for case in CASES:
             yield _report(case, n)
@@ -96,6 +113,7 @@ def _messages() -> Iterator[wire.AgentMessage]:
         agent_version="0.1.0",
         facts=[host_facts(), machine_facts(hostname="EA-TU-VC1"), link_facts(), DEGRADED],
     )
+    yield from SIMULATED
     yield wire.Status(**identity(agent="reg-ok", site="ea-tu"), state="offline", sent_at=T0)
     for minute in range(1, 7):  # the one machine still reporting at T0 + 6.5 min
         yield wire.Report(
@@ -180,13 +198,15 @@ def test_lifecycle_table_and_count_name_exactly_the_out_of_lifecycle_machines(
     truth = _judged()
     overdue = {agent for agent, verdict in truth.items() if verdict == "overdue"}
     assert overdue and len(overdue) < len(truth)
-    rows = _run(fleet, q.MACHINES)
+    at = T0 + timedelta(minutes=6, seconds=30)  # when the simulated fleet has reported too
+    rows = _run(fleet, q.MACHINES, now=at)
     assert {r.tags["agent"]: r.values["lifecycle"] for r in rows} == truth
     assert {r.tags["agent"] for r in rows if r.values["lifecycle"] == "overdue"} == overdue
-    ((count,),) = [[r.values["machines"] for r in _run(fleet, q.HARDWARE_OUT)]]
+    ((count,),) = [[r.values["machines"] for r in _run(fleet, q.HARDWARE_OUT, now=at)]]
     assert count == len(overdue)
     per_site = {
-        r.tags["site"]: r.values["out_of_lifecycle"] for r in _run(fleet, q.SITE_HARDWARE_OUT)
+        r.tags["site"]: r.values["out_of_lifecycle"]
+        for r in _run(fleet, q.SITE_HARDWARE_OUT, now=at)
     }
     sites = {m.agent: m.site for m in _messages()}
     expected: dict[str, int] = {}
@@ -198,13 +218,14 @@ def test_lifecycle_table_and_count_name_exactly_the_out_of_lifecycle_machines(
 def test_link_panels_name_exactly_the_degraded_link_and_the_offline_machine(
     fleet: QueryClient,
 ) -> None:
-    now = {(r.tags["agent"], r.tags["target"]): r.values["state"] for r in _run(fleet, q.LINKS_NOW)}
-    assert now == {
-        ("ea-tu-vc1", "phong-hop-codec"): "good",
-        ("ea-tu-vc1", "province-mcu"): "degraded",
-    }
-    ((bad,),) = [[r.values["links"] for r in _run(fleet, q.BAD_LINKS)]]
-    assert bad == 1
+    # At T0 + 6.5 min, when the simulated fleet has reported too.
+    at = T0 + timedelta(minutes=6, seconds=30)
+    rows = _run(fleet, q.LINKS_NOW, now=at)
+    degraded = {(r.tags["agent"], r.tags["target"]) for r in rows if r.values["state"] != "good"}
+    expected = {("ea-tu-vc1", "province-mcu"), *_simulated_links("degraded", "bad")}
+    assert degraded == expected and _simulated_links("degraded") and _simulated_links("bad")
+    ((bad,),) = [[r.values["links"] for r in _run(fleet, q.BAD_LINKS, now=at)]]
+    assert bad == len(expected)
     ((offline,),) = [[r.values["machines"] for r in _run(fleet, q.SAID_OFFLINE)]]
     assert offline == 1
     ports = {(r.tags["target"], r.tags["port"]): r.values["open"] for r in _run(fleet, q.PORTS)}
@@ -308,9 +329,13 @@ def test_every_alert_rule_fires_for_exactly_the_expected_machines_and_links(
     truth = _judged()
     everyone = {m.agent for m in _messages()}
     assert _firing(fleet, RULE["ww-said-offline"], at) == {("reg-ok",)}
-    assert _firing(fleet, RULE["ww-silent"], at) == {(a,) for a in everyone - {"live-pc"}}
-    assert _firing(fleet, RULE["ww-link-degraded"], at) == {("ea-tu-vc1", "province-mcu")}
-    assert _firing(fleet, RULE["ww-link-bad"], at) == set()
+    reporting = {"live-pc", *(m.agent for m in SIMULATED_FLEET)}
+    assert _firing(fleet, RULE["ww-silent"], at) == {(a,) for a in everyone - reporting}
+    assert _firing(fleet, RULE["ww-link-degraded"], at) == {
+        ("ea-tu-vc1", "province-mcu"),
+        *_simulated_links("degraded", "bad"),
+    }
+    assert _firing(fleet, RULE["ww-link-bad"], at) == _simulated_links("bad")
     assert _firing(fleet, RULE["ww-hardware-out"], at) == {
         (agent,) for agent, verdict in truth.items() if verdict == "overdue"
     }
