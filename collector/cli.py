@@ -22,6 +22,12 @@ EXIT_FAILED = 1
 EXIT_CONFIG = 2
 
 
+def _config_option(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--config", type=Path, metavar="FILE", help="the collector's TOML config (for [influx])"
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The operator CLI and its subcommands."""
     parser = argparse.ArgumentParser(
@@ -35,9 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Show every agent that ever reported, read from InfluxDB. An agent is "
         "offline when it said so (its last will) or missed 3 reports in a row.",
     )
-    status.add_argument(
-        "--config", type=Path, metavar="FILE", help="the collector's TOML config (for [influx])"
-    )
+    _config_option(status)
     status.add_argument("--json", action="store_true", help="print JSON instead of a table")
     life = commands.add_parser(
         "lifecycle",
@@ -47,9 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
         "the evidence it was taken from, model and serial; the OS release and its end of "
         "support. Use --format csv for a spreadsheet of the machines to replace.",
     )
-    life.add_argument(
-        "--config", type=Path, metavar="FILE", help="the collector's TOML config (for [influx])"
-    )
+    _config_option(life)
     life.add_argument("--site", default="", metavar="SITE", help="only this site (ward)")
     life.add_argument(
         "--format",
@@ -64,9 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
         "degraded, good, then by loss and RTT; for videoconference endpoints, the ports that "
         "answered.",
     )
-    links.add_argument(
-        "--config", type=Path, metavar="FILE", help="the collector's TOML config (for [influx])"
-    )
+    _config_option(links)
     links.add_argument("--site", default="", metavar="SITE", help="only this site (ward)")
     links.add_argument("--json", action="store_true", help="print JSON instead of a table")
     boards = commands.add_parser(
@@ -90,9 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     pushing.add_argument(
         "--token", required=True, help="a Grafana service account token with the Editor role"
     )
-    pushing.add_argument(
-        "--config", type=Path, metavar="FILE", help="the collector's TOML config (for [influx])"
-    )
+    _config_option(pushing)
     pushing.add_argument(
         "--influx-url",
         metavar="URL",
