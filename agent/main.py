@@ -85,6 +85,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     try:
         links = LinkProbe(cfg.target, cfg.links, cfg.agent.interval_s)
+        # --once reports at once: it does not wait for a link round (`probe` runs one).
         probes: list[Probe] = [HostProbe()] if args.once else [HostProbe(), links]
         agent = Agent(cfg, probes, read_machine=machine.read_this_machine, once=args.once)
     except OutboxError as exc:

@@ -71,7 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     links.add_argument("--json", action="store_true", help="print JSON instead of a table")
     boards = commands.add_parser(
         "dashboards",
-        help="Grafana dashboards and alert rules as code: regenerate the committed files",
+        help="Grafana dashboards and alert rules as code: build the files, push to a Grafana",
         description="`build` regenerates dashboards/generated/<language>/*.json and "
         "deploy/grafana/provisioning/alerting/wardwatch.yaml from the builders in dashboards/ "
         "(needs the `dashboards` extra: pip install 'wardwatch[dashboards]').",
