@@ -132,3 +132,34 @@ def test_cli_check_accepts_the_sample(program: str, sample: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "OK" in result.stdout
+
+
+def test_collector_check_names_a_bad_policy_and_counts_register_problems(tmp_path: Path) -> None:
+    policy = tmp_path / "city.toml"
+    policy.write_text(
+        'name = "city"\nsource = "s"\n[useful_life.desktop]\nyears = 0\nsource = "s"\n'
+    )
+    register = tmp_path / "assets.csv"
+    register.write_text(
+        "serial,hostname,purchase_date,device_class,site\n"
+        "SN1,,2020-01-01,desktop,tan-an\nSN2,,someday,desktop,tan-an\n"
+    )
+    config = tmp_path / "collector.toml"
+
+    def check(policy_setting: str) -> subprocess.CompletedProcess[str]:
+        config.write_text(
+            f'[lifecycle]\npolicy = "{policy_setting}"\nasset_register = "{register}"\n'
+        )
+        return subprocess.run(
+            [sys.executable, "-m", "collector.main", "--config", str(config), "--check"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    bad = check(str(policy))
+    assert bad.returncode == 2
+    assert "[lifecycle] policy: " in bad.stderr and "useful_life.desktop.years = 0" in bad.stderr
+    good = check("vn-tt141-2025")
+    assert good.returncode == 0, good.stderr
+    assert "OK, policy vn-tt141-2025, 1 asset register problem(s)" in good.stdout
