@@ -12,3 +12,8 @@ def columns(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
         "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
         for row in [header, *rows]
     ]
+
+
+def cell(value: object, spec: str = "") -> str:
+    """A value as a table cell: ``-`` when unknown (None), else formatted by ``spec``."""
+    return "-" if value is None else format(value, spec)

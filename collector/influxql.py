@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -50,6 +51,20 @@ class Row:
     measurement: str
     tags: dict[str, str]
     values: dict[str, Any] = field(default_factory=dict)
+
+    def text(self, name: str, default: str = "") -> str:
+        """The column as text; ``default`` when the point has no such field or it is empty."""
+        return str(self.values.get(name) or default)
+
+    def optional_int(self, name: str) -> int | None:
+        """The column as an int; None when the point has no such field."""
+        value = self.values.get(name)
+        return None if value is None else int(value)
+
+    def optional_float(self, name: str) -> float | None:
+        """The column as a float; None when the point has no such field."""
+        value = self.values.get(name)
+        return None if value is None else float(value)
 
 
 class QueryClient:
@@ -103,3 +118,22 @@ class QueryClient:
     def close(self) -> None:
         """Close the HTTP connection."""
         self._http.close()
+
+
+def latest(
+    client: QueryClient,
+    measurement: str,
+    fields: Sequence[str],
+    group_by: Sequence[str],
+    where: Mapping[str, str] | None = None,
+) -> list[Row]:
+    """The latest point of each series, one row per combination of the ``group_by`` tags,
+    ``fields`` only; ``where`` keeps the series whose tags equal the given values (an empty value
+    keeps all)."""
+    conditions = [f"{quote_ident(k)} = {quote_string(v)}" for k, v in (where or {}).items() if v]
+    clause = f" WHERE {' AND '.join(conditions)}" if conditions else ""
+    return client.query(
+        f"SELECT {', '.join(quote_ident(f) for f in fields)} FROM {quote_ident(measurement)}"
+        f"{clause} GROUP BY {', '.join(quote_ident(t) for t in group_by)} "
+        "ORDER BY time DESC LIMIT 1"
+    )

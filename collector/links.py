@@ -9,11 +9,10 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import asdict, dataclass
-from typing import Any
 
-from agent.table import columns
+from agent.table import cell, columns
 from collector.catalogue import LINK_TAGS
-from collector.influxql import QueryClient, quote_ident, quote_string
+from collector.influxql import QueryClient, latest
 from collector.status import human_duration
 
 FIELDS = (
@@ -53,38 +52,26 @@ class LinkState:
     as_of_ns: int
 
 
-def _float(value: Any) -> float | None:
-    return None if value is None else float(value)
-
-
-def _int(value: Any) -> int | None:
-    return None if value is None else int(value)
-
-
 def fleet_links(client: QueryClient, site: str = "") -> list[LinkState]:
     """Every link's latest round (of one site, if given), worst first: state, then loss, RTT."""
-    where = f" WHERE {quote_ident('site')} = {quote_string(site)}" if site else ""
-    rows = client.query(
-        f"SELECT {', '.join(quote_ident(f) for f in FIELDS)} FROM {quote_ident('link')}{where} "
-        f"GROUP BY {', '.join(quote_ident(t) for t in LINK_TAGS)} ORDER BY time DESC LIMIT 1"
-    )
+    rows = latest(client, "link", FIELDS, LINK_TAGS, {"site": site})
     links = [
         LinkState(
             site=row.tags.get("site", ""),
             agent=row.tags.get("agent", ""),
             target=row.tags.get("target", ""),
             kind=row.tags.get("kind", ""),
-            state=str(row.values.get("state") or ""),
-            rank=int(row.values.get("rank") or 0),
-            method=str(row.values.get("method") or ""),
-            address=str(row.values.get("address") or ""),
-            loss_pct=float(row.values.get("loss_pct") or 0.0),
-            rtt_avg_ms=_float(row.values.get("rtt_avg_ms")),
-            rtt_max_ms=_float(row.values.get("rtt_max_ms")),
-            jitter_ms=_float(row.values.get("jitter_ms")),
-            ports_open=_int(row.values.get("ports_open")),
-            ports_checked=_int(row.values.get("ports_checked")),
-            error=str(row.values.get("error") or ""),
+            state=row.text("state"),
+            rank=row.optional_int("rank") or 0,
+            method=row.text("method"),
+            address=row.text("address"),
+            loss_pct=row.optional_float("loss_pct") or 0.0,
+            rtt_avg_ms=row.optional_float("rtt_avg_ms"),
+            rtt_max_ms=row.optional_float("rtt_max_ms"),
+            jitter_ms=row.optional_float("jitter_ms"),
+            ports_open=row.optional_int("ports_open"),
+            ports_checked=row.optional_int("ports_checked"),
+            error=row.text("error"),
             as_of_ns=int(row.values["time"]),
         )
         for row in rows
@@ -93,10 +80,6 @@ def fleet_links(client: QueryClient, site: str = "") -> list[LinkState]:
         links,
         key=lambda s: (-s.rank, -s.loss_pct, -(s.rtt_avg_ms or 0.0), s.site, s.agent, s.target),
     )
-
-
-def _ms(value: float | None) -> str:
-    return "-" if value is None else f"{value:.1f}"
 
 
 def render_table(links: list[LinkState], now_ns: int | None = None) -> str:
@@ -122,8 +105,8 @@ def render_table(links: list[LinkState], now_ns: int | None = None) -> str:
             s.kind,
             s.state.upper() if s.state != "good" else s.state,
             f"{s.loss_pct:g}%",
-            _ms(s.rtt_avg_ms),
-            _ms(s.jitter_ms),
+            cell(s.rtt_avg_ms, ".1f"),
+            cell(s.jitter_ms, ".1f"),
             f"{s.ports_open}/{s.ports_checked} open" if s.ports_checked else "-",
             f"{human_duration((now_ns - s.as_of_ns) / 1e9)} ago",
         )

@@ -6,7 +6,7 @@ import time
 from dataclasses import dataclass
 
 from agent.table import columns
-from collector.influxql import QueryClient, Row, quote_ident, quote_string
+from collector.influxql import QueryClient, Row, latest, quote_ident
 from collector.points import VC_ENDPOINT_CLASS
 
 # An agent is silent, hence offline, after missing this many reports in a row.
@@ -75,9 +75,8 @@ def fleet_status(client: QueryClient, now_ns: int | None = None) -> list[AgentSt
     reporting = {status.agent for status in fleet}
     fleet.extend(
         _endpoint(row, intervals, now_ns)
-        for row in client.query(
-            'SELECT "state", "probed_by" FROM "status" WHERE "device_class" = '
-            f"{quote_string(VC_ENDPOINT_CLASS)} GROUP BY {_group_by()} ORDER BY time DESC LIMIT 1"
+        for row in latest(
+            client, "status", ("state", "probed_by"), TAGS, {"device_class": VC_ENDPOINT_CLASS}
         )
         if row.tags["agent"] not in reporting
     )

@@ -14,9 +14,9 @@ from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime
 from typing import Any
 
-from agent.table import columns
+from agent.table import cell, columns
 from collector.catalogue import AGENT_TAGS
-from collector.influxql import QueryClient, Row, quote_ident, quote_string
+from collector.influxql import QueryClient, Row, latest
 
 HARDWARE_FIELDS = (
     "lifecycle",
@@ -72,56 +72,45 @@ class MachineVerdict:
     rank: int  # the worse of the two verdicts, worst highest
 
 
-def _latest(client: QueryClient, measurement: str, names: tuple[str, ...], site: str) -> list[Row]:
-    where = f" WHERE {quote_ident('site')} = {quote_string(site)}" if site else ""
-    columns = ", ".join(quote_ident(name) for name in names)
-    group = ", ".join(quote_ident(tag) for tag in AGENT_TAGS)
-    return client.query(
-        f"SELECT {columns} FROM {quote_ident(measurement)}{where} "
-        f"GROUP BY {group} ORDER BY time DESC LIMIT 1"
-    )
-
-
-def _int(value: Any) -> int | None:
-    return None if value is None else int(value)
+def _latest(client: QueryClient, measurement: str, fields: tuple[str, ...], site: str) -> list[Row]:
+    return latest(client, measurement, fields, AGENT_TAGS, {"site": site})
 
 
 def fleet_verdicts(client: QueryClient, site: str = "") -> list[MachineVerdict]:
     """Every machine's latest verdicts (of one site, if given), worst first."""
-    systems = {row.tags["agent"]: row.values for row in _latest(client, "os", OS_FIELDS, site)}
+    systems = {row.tags["agent"]: row for row in _latest(client, "os", OS_FIELDS, site)}
     found: list[MachineVerdict] = []
-    for row in _latest(client, "hardware", HARDWARE_FIELDS, site):
-        hw = row.values
-        sw = systems.get(row.tags["agent"], {})
-        at = datetime.fromtimestamp(int(hw["time"]) / 1e9, UTC).date().isoformat()
+    for hw in _latest(client, "hardware", HARDWARE_FIELDS, site):
+        sw = systems.get(hw.tags["agent"], Row("os", {}))
+        at = datetime.fromtimestamp(int(hw.values["time"]) / 1e9, UTC).date().isoformat()
         found.append(
             MachineVerdict(
-                site=row.tags.get("site", ""),
-                agent=row.tags["agent"],
-                role=row.tags.get("role", ""),
-                device_class=row.tags.get("device_class", ""),
+                site=hw.tags.get("site", ""),
+                agent=hw.tags["agent"],
+                role=hw.tags.get("role", ""),
+                device_class=hw.tags.get("device_class", ""),
                 as_of=at,
-                lifecycle=str(hw.get("lifecycle") or "unknown"),
-                days_left=_int(hw.get("days_left")),
-                end_date=str(hw.get("end_date") or ""),
-                age_years=hw.get("age_years"),
-                since=str(hw.get("since") or ""),
-                age_source=str(hw.get("age_source") or ""),
-                age_confidence=str(hw.get("age_confidence") or ""),
-                reason=str(hw.get("reason") or ""),
-                policy=str(hw.get("policy") or ""),
-                manufacturer=str(hw.get("manufacturer") or ""),
-                model=str(hw.get("model") or ""),
-                serial=str(hw.get("serial") or ""),
-                hypervisor=str(hw.get("hypervisor") or ""),
-                cpu_model=str(hw.get("cpu_model") or ""),
-                asset_line=_int(hw.get("asset_line")),
-                os_support=str(sw.get("support") or "unknown"),
-                os_release=str(sw.get("release") or ""),
-                os_name=" ".join(str(sw.get(k) or "") for k in ("name", "version")).strip(),
-                os_eol_date=str(sw.get("eol_date") or ""),
-                os_days_left=_int(sw.get("days_left")),
-                rank=max(int(hw.get("rank") or 0), int(sw.get("rank") or 0)),
+                lifecycle=hw.text("lifecycle", "unknown"),
+                days_left=hw.optional_int("days_left"),
+                end_date=hw.text("end_date"),
+                age_years=hw.optional_float("age_years"),
+                since=hw.text("since"),
+                age_source=hw.text("age_source"),
+                age_confidence=hw.text("age_confidence"),
+                reason=hw.text("reason"),
+                policy=hw.text("policy"),
+                manufacturer=hw.text("manufacturer"),
+                model=hw.text("model"),
+                serial=hw.text("serial"),
+                hypervisor=hw.text("hypervisor"),
+                cpu_model=hw.text("cpu_model"),
+                asset_line=hw.optional_int("asset_line"),
+                os_support=sw.text("support", "unknown"),
+                os_release=sw.text("release"),
+                os_name=f"{sw.text('name')} {sw.text('version')}".strip(),
+                os_eol_date=sw.text("eol_date"),
+                os_days_left=sw.optional_int("days_left"),
+                rank=max(hw.optional_int("rank") or 0, sw.optional_int("rank") or 0),
             )
         )
     return sorted(found, key=_worst_first)
@@ -130,10 +119,6 @@ def fleet_verdicts(client: QueryClient, site: str = "") -> list[MachineVerdict]:
 def _worst_first(v: MachineVerdict) -> tuple[Any, ...]:
     soonest = min((d for d in (v.days_left, v.os_days_left) if d is not None), default=1 << 30)
     return (-v.rank, soonest, v.site, v.agent)
-
-
-def _days(days: int | None) -> str:
-    return "-" if days is None else str(days)
 
 
 def render_table(verdicts: list[MachineVerdict]) -> str:
@@ -157,7 +142,7 @@ def render_table(verdicts: list[MachineVerdict]) -> str:
             v.site,
             v.agent,
             v.lifecycle.upper() if v.lifecycle in ("overdue", "due") else v.lifecycle,
-            _days(v.days_left),
+            cell(v.days_left),
             "-" if v.age_years is None else f"{v.age_years:.1f}y",
             f"{v.since} ({v.age_source}, {v.age_confidence})" if v.since else "-",
             " ".join(p for p in (v.manufacturer, v.model) if p)
@@ -166,7 +151,7 @@ def render_table(verdicts: list[MachineVerdict]) -> str:
             v.serial or "-",
             v.os_release or v.os_name or "-",
             v.os_support.upper() if v.os_support in ("overdue", "due") else v.os_support,
-            _days(v.os_days_left),
+            cell(v.os_days_left),
             v.as_of,
         )
         for v in verdicts

@@ -8,7 +8,7 @@ import msgspec
 from msgspec import Struct
 
 from agent.links import quality
-from agent.table import columns
+from agent.table import cell, columns
 from agent.wire import LinkFacts, TargetKind
 
 
@@ -67,10 +67,6 @@ def to_json(results: Sequence[Graded]) -> bytes:
     return msgspec.json.format(msgspec.json.encode(list(results)), indent=2)
 
 
-def _ms(value: float | None) -> str:
-    return "-" if value is None else f"{value:.1f}"
-
-
 def render(results: Sequence[Graded]) -> str:
     """A table, one line per target, then the ports and errors underneath."""
     header = ("TARGET", "KIND", "ADDRESS", "VIA", "STATE", "MIN", "AVG", "MAX", "JITTER", "LOSS")
@@ -81,10 +77,10 @@ def render(results: Sequence[Graded]) -> str:
             r.address or r.host,
             r.method,
             r.state.upper() if r.state != "good" else r.state,
-            _ms(r.rtt_min_ms),
-            _ms(r.rtt_avg_ms),
-            _ms(r.rtt_max_ms),
-            _ms(r.jitter_ms),
+            cell(r.rtt_min_ms, ".1f"),
+            cell(r.rtt_avg_ms, ".1f"),
+            cell(r.rtt_max_ms, ".1f"),
+            cell(r.jitter_ms, ".1f"),
             f"{r.loss_pct:g}% of {r.sent}",
         )
         for r in results
