@@ -20,7 +20,7 @@ import msgspec
 import psutil
 from msgspec import Struct
 
-from agent import age, cpuage, smart, smbios, wire
+from agent import age, smart, smbios, wire
 from agent.probes import osinfo
 
 if sys.platform == "win32":
@@ -168,12 +168,12 @@ def view(reading: Reading, now: datetime) -> dict[str, Any]:
     """What ``inventory --json`` prints: the facts, plus ``cpu_launch_year``, ``os``,
     ``virtual``, ``age`` ({since, years, source, confidence, reason}) and ``missing``."""
     facts = reading.facts
-    launch = cpuage.launch(facts.cpu) if facts.cpu else None
-    estimate = age.estimate(age.evidence_of(facts), now)
+    evidence = age.evidence_of(facts)
+    estimate = age.estimate(evidence, now)
     shown: dict[str, Any] = msgspec.to_builtins(facts)
     shown.pop("kind", None)
     shown.update(
-        cpu_launch_year=launch.year if launch else None,
+        cpu_launch_year=evidence.cpu.year if evidence.cpu else None,
         os=" ".join(part for part in (facts.os_name, facts.os_version) if part),
         virtual=bool(facts.hypervisor),
         age=msgspec.to_builtins(estimate),

@@ -121,7 +121,6 @@ def judge_hardware(
     """
     evidence = age.evidence_of(machine, asset.purchase_date if asset else None)
     device_class = asset.device_class if asset else identity.device_class
-    hours = [d.power_on_hours for d in machine.disks if d.power_on_hours]
     unknown = HardwareJudgement(
         lifecycle="unknown",
         rank=RANK["unknown"],
@@ -139,7 +138,7 @@ def judge_hardware(
         cpu_launch_year=evidence.cpu.year if evidence.cpu else None,
         cpu_count=machine.cpu_count,
         memory_mb=machine.memory_mb,
-        disk_hours=max(hours) if hours else None,
+        disk_hours=evidence.power_on_hours,
         asset_line=asset.line if asset else None,
     )
     try:

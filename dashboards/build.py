@@ -62,37 +62,37 @@ class InfluxQL(cogbuilder.Builder[cogvariants.Dataquery]):
         )
 
 
-def _mapping(keys: dict[str, str], language: Language) -> list[model.ValueMapping]:
-    """Verdicts shown in words and colours: ``keys`` maps a stored value to a colour."""
+Shown = tuple[tuple[str, str, str], ...]
+"""A column's stored values, each with the word (a ``text`` key) and colour it is shown in."""
+
+LIFECYCLE: Final[Shown] = (
+    ("ok", "ok", "green"),
+    ("due", "due", "orange"),
+    ("overdue", "overdue", "red"),
+    ("unknown", "unknown", "text"),
+)
+LINK_STATES: Final[Shown] = (
+    ("good", "good", "green"),
+    ("degraded", "degraded", "orange"),
+    ("bad", "bad", "red"),
+)
+LINK_RANKS: Final[Shown] = (
+    ("0", "good", "green"),
+    ("1", "degraded", "orange"),
+    ("2", "bad", "red"),
+)
+
+
+def _mapping(shown: Shown, language: Language) -> list[model.ValueMapping]:
+    """Verdicts shown in words and colours."""
     return [
         model.ValueMap(
             options={
                 value: model.ValueMappingResult(text=text(word, language), color=colour, index=n)
-                for n, (value, (word, colour)) in enumerate(_words(keys).items())
+                for n, (value, word, colour) in enumerate(shown)
             }
         )
     ]
-
-
-def _words(keys: dict[str, str]) -> dict[str, tuple[str, str]]:
-    return {value: (word, colour) for value, (word, colour) in _VERDICTS.items() if value in keys}
-
-
-_VERDICTS: Final[dict[str, tuple[str, str]]] = {
-    "ok": ("ok", "green"),
-    "due": ("due", "orange"),
-    "overdue": ("overdue", "red"),
-    "unknown": ("unknown", "text"),
-    "good": ("good", "green"),
-    "degraded": ("degraded", "orange"),
-    "bad": ("bad", "red"),
-    "0": ("good", "green"),
-    "1": ("degraded", "orange"),
-    "2": ("bad", "red"),
-}
-LIFECYCLE: Final = {"ok": "", "due": "", "overdue": "", "unknown": ""}
-LINK_STATES: Final = {"good": "", "degraded": "", "bad": ""}
-LINK_RANKS: Final = {"0": "", "1": "", "2": ""}
 
 
 def _stat(title: str, query: q.Query, unit: str, red_from: float) -> stat.Panel:
@@ -114,9 +114,7 @@ def _stat(title: str, query: q.Query, unit: str, red_from: float) -> stat.Panel:
     )
 
 
-def _table(
-    title: str, query: q.Query, unit: str, mapped: dict[str, str], lang: Language
-) -> table.Panel:
+def _table(title: str, query: q.Query, unit: str, mapped: Shown, lang: Language) -> table.Panel:
     return (
         table.Panel()
         .title(title)
@@ -198,7 +196,7 @@ def overview(language: Language) -> dashboard.Dashboard:
 def _per_ward(title: str, language: Language) -> table.Panel:
     """One row per ward: machines seen, said offline, hardware and OS out of lifecycle, worst
     link; one query each, merged on the ward."""
-    panel = _table(title, q.SITE_SEEN, "none", {}, language).override_by_name(
+    panel = _table(title, q.SITE_SEEN, "none", (), language).override_by_name(
         "worst_link",
         [model.DynamicConfigValue(id_val="mappings", value=_mapping(LINK_RANKS, language))],
     )
@@ -251,7 +249,7 @@ def links(language: Language) -> dashboard.Dashboard:
         _series(t("rtt"), q.RTT, "ms"),
         _series(t("jitter"), q.JITTER, "ms"),
         _series(t("loss"), q.LOSS, "percent").span(24),
-        _table(t("ports"), q.PORTS, "none", {}, language),
+        _table(t("ports"), q.PORTS, "none", (), language),
     ):
         board = board.with_panel(panel)
     return board
@@ -268,7 +266,7 @@ def machine(language: Language) -> dashboard.Dashboard:
     for panel in (
         _table(t("inventory"), q.INVENTORY, "none", LIFECYCLE, language),
         _series(t("uptime"), q.UPTIME, "s"),
-        _table(t("reboots"), q.REBOOTS, "dateTimeAsIso", {}, language).span(12),
+        _table(t("reboots"), q.REBOOTS, "dateTimeAsIso", (), language).span(12),
         _series(t("cpu"), q.CPU, "percent").span(8),
         _series(t("memory"), q.MEMORY, "percent").span(8),
         _series(t("disk"), q.DISK, "percent").span(8),
