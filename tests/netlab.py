@@ -16,17 +16,21 @@ from __future__ import annotations
 import argparse
 import fcntl
 import heapq
+import json
 import os
 import random
+import resource
 import select
 import struct
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from agent.netstats import RoundStats, summarize
 
@@ -75,6 +79,52 @@ class Lab:
             capture_output=True,
             timeout=30,
         )
+
+
+def hub_config(count: int, spread_s: float, *, targets: int = 1, deadline_s: float = 30.0) -> str:
+    """An agent config probing the lab's target (``targets`` times over), nothing discovered."""
+    text = (
+        f"[links]\ncount = {count}\nspread_s = {spread_s}\ntimeout_s = 1.0\n"
+        f"deadline_s = {deadline_s}\ngateway = false\ndns = false\n"
+    )
+    for n in range(targets):
+        name = "hub" if n == 0 else f"hub-{n + 1}"
+        text += f'[[target]]\nname = "{name}"\nhost = "{TARGET_ADDRESS}"\nkind = "hub"\n'
+    return text
+
+
+@dataclass(frozen=True)
+class Probed:
+    """What ``wardwatch-agent probe --json`` said in the prober's namespace, and its cost."""
+
+    results: list[dict[str, Any]]
+    wall_s: float
+    cpu_ms: float
+    """User and system CPU of the whole process, interpreter start included."""
+
+
+def probe(lab: Lab, config: str, *, as_user: bool = False) -> Probed:
+    """Run ``wardwatch-agent probe --json`` with ``config`` in the prober's namespace; as
+    ``nobody`` (outside ping_group_range, no CAP_NET_RAW) when ``as_user``."""
+    # In /tmp, readable by all: another user could not read a test's private directory.
+    with tempfile.NamedTemporaryFile("w", suffix=".toml", dir="/tmp") as file:
+        file.write(config)
+        file.flush()
+        os.chmod(file.name, 0o644)
+        command = [sys.executable, "-m", "agent.main", "probe", "--config", file.name, "--json"]
+        if as_user:
+            command = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *command]
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        started = time.monotonic()
+        done = subprocess.run(
+            lab.in_prober(*command), capture_output=True, text=True, timeout=300, check=False
+        )
+        wall_s = time.monotonic() - started
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if done.returncode not in (0, 1):  # 1: some link is not good, still a result
+        raise RuntimeError(f"wardwatch-agent probe exited {done.returncode}: {done.stderr}")
+    cpu_ms = (after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime) * 1000
+    return Probed(json.loads(done.stdout), wall_s, cpu_ms)
 
 
 def fping(lab: Lab, count: int, interval_ms: int) -> RoundStats:

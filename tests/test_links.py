@@ -5,16 +5,10 @@ against what was injected and against fping measuring the same path in the same 
 from __future__ import annotations
 
 import http.server
-import json
-import os
 import shutil
 import socketserver
-import subprocess
-import sys
-import tempfile
 import threading
 import time
-from typing import Any
 
 import pytest
 from hypothesis import given
@@ -161,29 +155,6 @@ def _need(binary: str, package: str) -> None:
         pytest.fail(f"{binary} is missing: apt-get install -y {package} (or: make deps)")
 
 
-def _probe(lab: netlab.Lab, config: str, *, as_user: bool = False) -> Any:
-    # In /tmp, readable by all: another user could not read the test's private directory.
-    with tempfile.NamedTemporaryFile("w", suffix=".toml", dir="/tmp") as file:
-        file.write(config)
-        file.flush()
-        os.chmod(file.name, 0o644)
-        command = [sys.executable, "-m", "agent.main", "probe", "--config", file.name, "--json"]
-        if as_user:  # nobody: outside ping_group_range and without CAP_NET_RAW
-            command = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *command]
-        started = time.monotonic()
-        done = subprocess.run(lab.in_prober(*command), capture_output=True, text=True, timeout=120)
-    assert done.returncode in (0, 1), done.stderr
-    return json.loads(done.stdout), time.monotonic() - started
-
-
-def _hub(count: int, spread_s: float) -> str:
-    return (
-        f"[links]\ncount = {count}\nspread_s = {spread_s}\ntimeout_s = 1.0\ndeadline_s = 30.0\n"
-        "gateway = false\ndns = false\n"
-        f'[[target]]\nname = "hub"\nhost = "{netlab.TARGET_ADDRESS}"\nkind = "hub"\n'
-    )
-
-
 @pytest.mark.parametrize("injected", [0, 25])
 def test_loss_matches_what_nftables_drops_and_fping(injected: int) -> None:
     _need("nft", "nftables")
@@ -191,7 +162,7 @@ def test_loss_matches_what_nftables_drops_and_fping(injected: int) -> None:
     count = 400
     with netlab.veth_lab() as lab:
         lab.drop_share(injected)
-        (ours,), _ = _probe(lab, _hub(count, 4.0))
+        (ours,) = netlab.probe(lab, netlab.hub_config(count, 4.0)).results
         theirs = netlab.fping(lab, count, 10)
     # 400 packets: the binomial spread of the measured share is 2.2 points at 25 %, so 9 points
     # is four spreads for each tool, and 12 four spreads of their difference (a false failure
@@ -210,7 +181,7 @@ def test_rtt_and_jitter_match_the_impaired_link_and_fping(delay: float, jitter: 
     with netlab.impaired_lab(delay, jitter) as lab:
         # Packets 100 ms apart, more than the slowest round trip: no reordering, which fping
         # would count as loss.
-        (ours,), _ = _probe(lab, _hub(count, 0.1 * (count - 1)))
+        (ours,) = netlab.probe(lab, netlab.hub_config(count, 0.1 * (count - 1))).results
         theirs = netlab.fping(lab, count, 100)
     # Uniform delay in [d - j, d + j]: consecutive differences average 2j/3.
     expected_jitter = 2 * jitter / 3
@@ -242,8 +213,9 @@ def test_every_failure_is_a_clear_result_within_the_deadline() -> None:
         f'[[target]]\nname = "no-dns"\nhost = "{netlab.TARGET_ADDRESS}"\nkind = "dns"\n'
     )
     with netlab.veth_lab() as lab:
-        results, took = _probe(lab, config)
-        as_user, _ = _probe(lab, _hub(3, 0.4), as_user=True)
+        probed = netlab.probe(lab, config)
+        as_user = netlab.probe(lab, netlab.hub_config(3, 0.4), as_user=True).results
+    results, took = probed.results, probed.wall_s
     by_name = {r["target"]: r for r in results}
     assert took < 8 + 5  # the round's deadline, plus the interpreter's start
     assert by_name["absent"]["loss_pct"] == 100.0 and by_name["absent"]["state"] == "bad"

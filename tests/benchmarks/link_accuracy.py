@@ -7,11 +7,6 @@ for delay and jitter), so it needs root.
 
 from __future__ import annotations
 
-import json
-import resource
-import subprocess
-import sys
-import tempfile
 from dataclasses import dataclass
 
 from agent.netstats import RoundStats
@@ -45,35 +40,13 @@ class Cost:
     baseline_cpu_ms: float  # the same process with no target: the interpreter and imports
 
 
+def _stats(probed: netlab.Probed) -> RoundStats:
+    (result,) = probed.results
+    return RoundStats(**{k: result[k] for k in RoundStats.__struct_fields__})
+
+
 def _config(count: int, spread_s: float, targets: int = 1) -> str:
-    text = (
-        f"[links]\ncount = {count}\nspread_s = {spread_s}\ntimeout_s = 1.0\n"
-        "deadline_s = 60.0\ngateway = false\ndns = false\n"
-    )
-    for n in range(targets):
-        text += f'[[target]]\nname = "t{n}"\nhost = "{netlab.TARGET_ADDRESS}"\nkind = "hub"\n'
-    return text
-
-
-def _probe(lab: netlab.Lab, config: str) -> tuple[list[RoundStats], float]:
-    with tempfile.NamedTemporaryFile("w", suffix=".toml") as file:
-        file.write(config)
-        file.flush()
-        before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        done = subprocess.run(
-            lab.in_prober(
-                sys.executable, "-m", "agent.main", "probe", "--config", file.name, "--json"
-            ),
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )
-        after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu_ms = (after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime) * 1000
-    results = json.loads(done.stdout)
-    stats = [RoundStats(**{k: r[k] for k in RoundStats.__struct_fields__}) for r in results]
-    return stats, cpu_ms
+    return netlab.hub_config(count, spread_s, targets=targets, deadline_s=60.0)
 
 
 def measure() -> tuple[list[Case], Cost]:
@@ -82,19 +55,19 @@ def measure() -> tuple[list[Case], Cost]:
     for loss in (0, 10, 30):
         with netlab.veth_lab() as lab:
             lab.drop_share(loss)
-            (ours,), _ = _probe(lab, _config(LOSS_COUNT, LOSS_COUNT * 0.01))
+            ours = _stats(netlab.probe(lab, _config(LOSS_COUNT, LOSS_COUNT * 0.01)))
             theirs = netlab.fping(lab, LOSS_COUNT, 10)
             cases.append(Case(f"veth, {loss} % dropped", loss, 0, 0, ours, theirs))
     for delay, jitter in ((30.0, 0.0), (80.0, 5.0), (150.0, 20.0)):
         with netlab.impaired_lab(delay, jitter) as lab:
             gap = delay + jitter + 50  # no reordering: fping would count it as loss
-            (ours,), _ = _probe(lab, _config(COUNT // 2, gap / 1000 * (COUNT // 2 - 1)))
+            ours = _stats(netlab.probe(lab, _config(COUNT // 2, gap / 1000 * (COUNT // 2 - 1))))
             theirs = netlab.fping(lab, COUNT // 2, int(gap))
             name = f"TUN relay, {delay:g} +- {jitter:g} ms"
             cases.append(Case(name, 0, delay, 2 * jitter / 3, ours, theirs))
     with netlab.veth_lab() as lab:
-        _, cpu = _probe(lab, _config(10, 2.0, targets=5))
-        _, baseline = _probe(lab, _config(10, 2.0, targets=0))
+        cpu = netlab.probe(lab, _config(10, 2.0, targets=5)).cpu_ms
+        baseline = netlab.probe(lab, _config(10, 2.0, targets=0)).cpu_ms
     packets = 5 * 10 * 2
     cost = Cost(5, packets, packets * (20 + 8 + 56), cpu, baseline)
     return cases, cost
