@@ -20,7 +20,7 @@ import msgspec
 from agent import netstats
 from agent.config import LinksSection, TargetSection
 from agent.links import dns, http, netinfo, pinger, tcp
-from agent.wire import LinkFacts, PortCheck, ProbeMethod, one_line
+from agent.wire import LinkFacts, PortCheck, ProbeMethod, TargetKind, one_line
 
 VC_PORTS: Final = (1720, 5060, 5061, 443)
 """H.323 call signalling, SIP over TCP, SIP over TLS, the codec's web interface."""
@@ -30,16 +30,17 @@ MAX_PARALLEL: Final = 16
 
 def discovered(
     settings: LinksSection, configured: Sequence[TargetSection]
-) -> tuple[list[TargetSection], list[str]]:
+) -> tuple[list[TargetSection], list[TargetKind]]:
     """The configured targets, plus the default gateway and DNS servers (when enabled and not
     configured already); and the kinds asked for but not found ("gateway", "dns")."""
     known = {t.host for t in configured}
     found = list(configured)
-    missing: list[str] = []
-    for kind, enabled, hosts in (
+    missing: list[TargetKind] = []
+    sources: tuple[tuple[TargetKind, bool, Callable[[], list[str]]], ...] = (
         ("gateway", settings.gateway, netinfo.default_gateways),
         ("dns", settings.dns, netinfo.dns_servers),
-    ):
+    )
+    for kind, enabled, hosts in sources:
         if not enabled:
             continue
         addresses = hosts()
@@ -47,7 +48,7 @@ def discovered(
             missing.append(kind)
         for n, host in enumerate(addresses):
             if host not in known:
-                found.append(TargetSection(name=_nth(kind, n), host=host, kind=kind))  # type: ignore[arg-type]
+                found.append(TargetSection(name=_nth(kind, n), host=host, kind=kind))
                 known.add(host)
     return found, missing
 
@@ -58,7 +59,7 @@ def full_round(settings: LinksSection, configured: Sequence[TargetSection]) -> l
     targets, missing = discovered(settings, configured)
     results = run_round(targets, settings)
     for kind in missing:
-        placeholder = TargetSection(name=kind, host="-", kind=kind)  # type: ignore[arg-type]
+        placeholder = TargetSection(name=kind, host="-", kind=kind)
         what = "no default gateway" if kind == "gateway" else "no DNS server"
         results.append(_failed(placeholder, settings, f"{what} found on this machine"))
     return results
