@@ -51,7 +51,7 @@ test: deps venv
 
 # run: broker, database, collector and an agent for this machine, all under .run/ (Ctrl-C stops).
 run: deps venv
-	$(BIN)/python -m collector.localrun --dir .run $(RUN_ARGS)
+	$(BIN)/python -m wardwatch.collector.devstack.localrun --dir .run $(RUN_ARGS)
 
 # bench: InfluxDB's ceiling, the collector's throughput and latency with the fleet simulator, and
 # the agent's footprint, in one run (~5 min); a table, also in bench-results/latest.md.
@@ -74,8 +74,8 @@ fmt: venv
 # schema: regenerate the JSON Schema of the wire format. Written to a temporary file first so a
 # failing generator does not leave an empty schema behind.
 schema: venv
-	$(BIN)/python -m agent.wire > agent/wire.schema.json.tmp
-	mv agent/wire.schema.json.tmp agent/wire.schema.json
+	$(BIN)/python -m wardwatch.contract.wire > agent/wardwatch/contract/wire.schema.json.tmp
+	mv agent/wardwatch/contract/wire.schema.json.tmp agent/wardwatch/contract/wire.schema.json
 
 # clean: local run data and tool caches (keeps .venv).
 clean:

@@ -12,9 +12,9 @@ from typing import TypeVar
 
 import pytest
 
-from collector.config import InfluxSection
-from collector.influxql import QueryClient
-from collector.localstack import (
+from tests.support.helpers import collector_config, running_collector
+from wardwatch.collector.config import InfluxSection
+from wardwatch.collector.devstack.localstack import (
     Influxd,
     LocalService,
     Mosquitto,
@@ -22,8 +22,8 @@ from collector.localstack import (
     VictoriaMetrics,
     free_port,
 )
-from collector.pipeline import Collector
-from tests.helpers import collector_config, running_collector
+from wardwatch.collector.influx.query import QueryClient
+from wardwatch.collector.ingest.pipeline import Collector
 
 S = TypeVar("S", bound=LocalService)
 

@@ -6,16 +6,16 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from agent import age, cpuage
-from agent.age import AgeEstimate, AgeEvidence
-from agent.cpuage import CpuLaunch
-from agent.smbios import Smbios
+from wardwatch.agent.probes.machine.smbios import Smbios
+from wardwatch.rules import age, cpu_launch
+from wardwatch.rules.age import AgeEstimate, AgeEvidence
+from wardwatch.rules.cpu_launch import CpuLaunch
 
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 
 
 def _cpu(model: str) -> CpuLaunch:
-    launch = cpuage.launch(model)
+    launch = cpu_launch.launch(model)
     assert launch is not None, model
     return launch
 

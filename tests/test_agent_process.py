@@ -11,14 +11,15 @@ from pathlib import Path
 
 import pytest
 
-from agent import wire
-from agent.probes import osinfo
-from collector.config import InfluxSection
-from collector.influxql import QueryClient
-from collector.localstack import Influxd, Mosquitto, free_port
-from collector.pipeline import Collector
-from collector.status import fleet_status
-from tests.helpers import RawClient, collector_config, running_collector, wait_until
+from tests.support import programs
+from tests.support.helpers import RawClient, collector_config, running_collector, wait_until
+from wardwatch.agent import osinfo
+from wardwatch.collector.cli.status import fleet_status
+from wardwatch.collector.config import InfluxSection
+from wardwatch.collector.devstack.localstack import Influxd, Mosquitto, free_port
+from wardwatch.collector.influx.query import QueryClient
+from wardwatch.collector.ingest.pipeline import Collector
+from wardwatch.contract import wire
 
 AGENT_ID = "Tân An, PC 07"  # a space, a comma and Vietnamese text, as an operator might type
 
@@ -35,7 +36,7 @@ def write_agent_config(path: Path, mqtt_url: str, interval_s: int = 60) -> Path:
 
 def run_agent(*args: str, timeout_s: float = 60) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "agent.main", *args],
+        [*programs.AGENT, *args],
         capture_output=True,
         text=True,
         timeout=timeout_s,
@@ -109,7 +110,7 @@ def test_running_agent_reports_and_goes_offline(
         )
     reader = QueryClient(InfluxSection(url=influxd.url, database=influx_db))
     process = subprocess.Popen(
-        [sys.executable, "-m", "agent.main", "--config", str(config)],
+        [*programs.AGENT, "--config", str(config)],
         stderr=subprocess.PIPE,
         text=True,
     )
@@ -120,7 +121,12 @@ def test_running_agent_reports_and_goes_offline(
         assert (me.agent, me.site, me.online) == (AGENT_ID, "Tân An", True)
         assert retained_status(mosquitto.url) == "online"
         table = subprocess.run(
-            [sys.executable, "-m", "collector.cli", "status", "--config", str(collector_toml)],
+            [
+                *programs.WARDWATCH,
+                "status",
+                "--config",
+                str(collector_toml),
+            ],
             capture_output=True,
             text=True,
             timeout=60,
@@ -133,9 +139,7 @@ def test_running_agent_reports_and_goes_offline(
         # Every report carries this machine's facts: the collector judged it.
         life = subprocess.run(
             [
-                sys.executable,
-                "-m",
-                "collector.cli",
+                *programs.WARDWATCH,
                 "lifecycle",
                 "--config",
                 str(collector_toml),
@@ -154,9 +158,7 @@ def test_running_agent_reports_and_goes_offline(
         wait_until(lambda: reader.query('SELECT count("state") FROM "link"'), what="a link round")
         links = subprocess.run(
             [
-                sys.executable,
-                "-m",
-                "collector.cli",
+                *programs.WARDWATCH,
                 "links",
                 "--config",
                 str(collector_toml),
@@ -190,9 +192,9 @@ def test_running_agent_reports_and_goes_offline(
 def test_agent_never_loads_the_influxdb_client() -> None:
     # The agent's install stays small: psutil, paho-mqtt and msgspec only.
     code = (
-        "import sys, agent.main, agent.runner, agent.probes.host\n"
-        "loaded = sorted(m for m in sys.modules if m.split('.')[0] in "
-        "('influxdb_client', 'urllib3', 'collector'))\n"
+        "import sys, wardwatch.agent.main, wardwatch.agent.runner, wardwatch.agent.probes.host\n"
+        "loaded = sorted(m for m in sys.modules if m.startswith("
+        "('influxdb_client', 'urllib3', 'wardwatch.collector', 'wardwatch.dashboards')))\n"
         "print(loaded)\n"
     )
     result = subprocess.run(

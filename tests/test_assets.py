@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from collector.assets import Asset, AssetRegister
-from collector.policy import load_policy
+from wardwatch.collector.judgement.assets import Asset, AssetRegister
+from wardwatch.rules.policy import load_policy
 
 CLASSES = set(load_policy().useful_life)
 TODAY = dt.date(2026, 11, 27)

@@ -5,21 +5,21 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 from datetime import timedelta
 from pathlib import Path
 
 import msgspec
 import pytest
 
-from agent import wire
-from collector.clock import ClockJudge
-from collector.influxql import QueryClient, quote_string
-from collector.lineproto import time_ns
-from collector.localstack import Mosquitto
-from collector.pipeline import Collector
-from tests.factories import T0, report
-from tests.helpers import RawClient, wait_until
+from tests.support import programs
+from tests.support.factories import T0, report
+from tests.support.helpers import RawClient, wait_until
+from wardwatch.collector.devstack.localstack import Mosquitto
+from wardwatch.collector.influx.lineproto import time_ns
+from wardwatch.collector.influx.query import QueryClient, quote_string
+from wardwatch.collector.ingest.clock import ClockJudge
+from wardwatch.collector.ingest.pipeline import Collector
+from wardwatch.contract import wire
 
 DAY = timedelta(days=1)
 judge = ClockJudge(max_skew_s=300, max_wait_s=7 * 86400)
@@ -68,9 +68,7 @@ def test_agent_ten_years_off_is_flagged_and_lands_at_the_right_time(
             "faketime",
             "-f",
             offset,
-            sys.executable,
-            "-m",
-            "agent.main",
+            *programs.AGENT,
             "--config",
             str(config),
             "--once",

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 import tomllib
 from pathlib import Path
 
 import msgspec
 import pytest
 
-from agent import config as agent_config
-from agent.tomlconfig import ConfigError, load
-from collector import config as collector_config
+from tests.support import programs
+from wardwatch.agent import config as agent_config
+from wardwatch.collector import config as collector_config
+from wardwatch.common.tomlconfig import ConfigError, load
 
 
 def test_agent_sample_equals_defaults() -> None:
@@ -105,12 +105,12 @@ def test_missing_file() -> None:
         agent_config.load(Path("/nonexistent/agent.toml"))
 
 
-@pytest.mark.parametrize("program", ["agent.main", "collector.main"])
-def test_cli_check_exits_2_with_the_reason(tmp_path: Path, program: str) -> None:
+@pytest.mark.parametrize("program", [programs.AGENT, programs.COLLECTOR])
+def test_cli_check_exits_2_with_the_reason(tmp_path: Path, program: tuple[str, ...]) -> None:
     path = tmp_path / "bad.toml"
     path.write_text("[mqtt]\nkeepalive_s = 1\n")
     result = subprocess.run(
-        [sys.executable, "-m", program, "--config", str(path), "--check"],
+        [*program, "--config", str(path), "--check"],
         capture_output=True,
         text=True,
         timeout=60,
@@ -121,11 +121,14 @@ def test_cli_check_exits_2_with_the_reason(tmp_path: Path, program: str) -> None
 
 @pytest.mark.parametrize(
     ("program", "sample"),
-    [("agent.main", agent_config.SAMPLE), ("collector.main", collector_config.SAMPLE)],
+    [
+        (programs.AGENT, agent_config.SAMPLE),
+        (programs.COLLECTOR, collector_config.SAMPLE),
+    ],
 )
-def test_cli_check_accepts_the_sample(program: str, sample: Path) -> None:
+def test_cli_check_accepts_the_sample(program: tuple[str, ...], sample: Path) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", program, "--config", str(sample), "--check"],
+        [*program, "--config", str(sample), "--check"],
         capture_output=True,
         text=True,
         timeout=60,
@@ -151,7 +154,12 @@ def test_collector_check_names_a_bad_policy_and_counts_register_problems(tmp_pat
             f'[lifecycle]\npolicy = "{policy_setting}"\nasset_register = "{register}"\n'
         )
         return subprocess.run(
-            [sys.executable, "-m", "collector.main", "--config", str(config), "--check"],
+            [
+                *programs.COLLECTOR,
+                "--config",
+                str(config),
+                "--check",
+            ],
             capture_output=True,
             text=True,
             timeout=60,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from agent import cpuage
-from agent.cpuage import CpuLaunch
+from wardwatch.rules import cpu_launch
+from wardwatch.rules.cpu_launch import CpuLaunch
 
 # (model string as Windows' registry or Linux's /proc/cpuinfo prints it, family, year, year_to)
 CASES: list[tuple[str, str, int, int]] = [
@@ -91,20 +91,20 @@ CASES: list[tuple[str, str, int, int]] = [
 @pytest.mark.parametrize(("model", "family", "year", "year_to"), CASES)
 def test_launch(model: str, family: str, year: int, year_to: int) -> None:
     expected = CpuLaunch(family=family, year=year, year_to=year_to) if family else None
-    assert cpuage.launch(model) == expected
+    assert cpu_launch.launch(model) == expected
 
 
 def test_every_rule_row_is_exercised() -> None:
-    assert {family for _, family, _, _ in CASES if family} == {r.family for r in cpuage.RULES}
+    assert {family for _, family, _, _ in CASES if family} == {r.family for r in cpu_launch.RULES}
 
 
 def test_rule_rows_are_consistent() -> None:
-    families = [r.family for r in cpuage.RULES]
+    families = [r.family for r in cpu_launch.RULES]
     assert len(families) == len(set(families))
-    for rule in cpuage.RULES:
+    for rule in cpu_launch.RULES:
         assert 2008 <= rule.year <= rule.year_to <= 2030, rule
 
 
 def test_normalise_drops_trademarks_and_spaces() -> None:
-    assert cpuage.normalise("Intel(R) Core(TM)  i5-3470 CPU") == "Intel Core i5-3470 CPU"
-    assert cpuage.normalise("Intel® Core™ i5") == "Intel Core i5"
+    assert cpu_launch.normalise("Intel(R) Core(TM)  i5-3470 CPU") == "Intel Core i5-3470 CPU"
+    assert cpu_launch.normalise("Intel® Core™ i5") == "Intel Core i5"

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 import subprocess
-import sys
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -15,19 +14,20 @@ from typing import Any
 import msgspec
 import pytest
 
-from agent import wire
-from collector.catalogue import CATALOGUE
-from collector.config import InfluxSection
-from collector.fleet import LINK_KINDS, build_fleet, sample_reports
-from collector.influxql import QueryClient, Row
-from collector.lineproto import encode_all
-from collector.localstack import Influxd, free_port
-from collector.points import to_points
-from collector.writer import V1Writer
-from dashboards import alerts, build
-from dashboards import queries as q
-from tests.factories import JUDGE, T0, host_facts, identity, link_facts, machine_facts
+from tests.support import programs, repo
+from tests.support.factories import JUDGE, T0, host_facts, identity, link_facts, machine_facts
 from tests.test_lifecycle import CASES, _report
+from wardwatch.collector.config import InfluxSection
+from wardwatch.collector.devstack.localstack import Influxd, free_port
+from wardwatch.collector.influx.lineproto import encode_all
+from wardwatch.collector.influx.query import QueryClient, Row
+from wardwatch.collector.influx.writer import V1Writer
+from wardwatch.collector.ingest.points import to_points
+from wardwatch.collector.simulator.fleet import LINK_KINDS, build_fleet, sample_reports
+from wardwatch.contract import wire
+from wardwatch.contract.catalogue import CATALOGUE
+from wardwatch.dashboards import alerts, build
+from wardwatch.dashboards import queries as q
 
 BOARDS = {path: build.load(build.GENERATED / path) for path in build.files()}
 PANELS = [(str(path), panel) for path, board in BOARDS.items() for panel in build.panels(board)]
@@ -247,7 +247,7 @@ def test_reporting_panel_counts_only_machines_heard_in_its_window(fleet: QueryCl
 
 def test_build_command_regenerates_and_reports() -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "collector.cli", "dashboards", "build"],
+        [*programs.WARDWATCH, "dashboards", "build"],
         capture_output=True,
         text=True,
         timeout=120,
@@ -257,7 +257,7 @@ def test_build_command_regenerates_and_reports() -> None:
 
 
 def test_provisioning_points_grafana_at_the_generated_dashboards_and_the_datasource() -> None:
-    root = build.GENERATED.parent.parent / "deploy" / "grafana" / "provisioning"
+    root = repo.DEPLOY / "grafana" / "provisioning"
     sources = msgspec.yaml.decode((root / "datasources" / "wardwatch.yaml").read_bytes())
     (source,) = sources["datasources"]
     assert (source["uid"], source["type"]) == (build.DATASOURCE_UID, "influxdb")
@@ -350,7 +350,7 @@ def test_every_alert_rule_fires_for_exactly_the_expected_machines_and_links(
 
 
 def test_compose_file_mounts_what_exists_and_grafana_finds_what_is_generated() -> None:
-    deploy = build.GENERATED.parent.parent / "deploy"
+    deploy = repo.DEPLOY
     compose = msgspec.yaml.decode((deploy / "docker-compose.yml").read_bytes())
     # Files an operator creates first, as the file's header says.
     made_by_operator = {"collector.toml", "wardwatch.passwd"}
@@ -365,7 +365,7 @@ def test_compose_file_mounts_what_exists_and_grafana_finds_what_is_generated() -
     provider = msgspec.yaml.decode(
         (deploy / "grafana/provisioning/dashboards/wardwatch.yaml").read_bytes()
     )["providers"][0]
-    assert mounts["../dashboards/generated"] == provider["options"]["path"]
+    assert mounts["../dashboards/wardwatch/dashboards/generated"] == provider["options"]["path"]
     home = grafana["environment"]["GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH"]
     assert (build.GENERATED / home.removeprefix(provider["options"]["path"] + "/")).is_file()
     assert "WARDWATCH_INFLUX_URL" in grafana["environment"]  # the data source's ${...}

@@ -11,12 +11,13 @@ import paho.mqtt.client as paho
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
-from agent import wire
-from collector.localstack import Mosquitto, free_port
-from tests.factories import report
-from tests.helpers import wait_until
+from tests.support import repo
+from tests.support.factories import report
+from tests.support.helpers import wait_until
+from wardwatch.collector.devstack.localstack import Mosquitto, free_port
+from wardwatch.contract import wire
 
-DEPLOY = Path(__file__).resolve().parents[1] / "deploy" / "mosquitto"
+MOSQUITTO = repo.DEPLOY / "mosquitto"
 PASSWORDS = {"wardwatch-collector": "c-secret", "tan-an-pc07": "a-secret", "ea-tu-pc01": "b-secret"}
 
 
@@ -31,14 +32,14 @@ def broker(tmp_path: Path) -> Iterator[Mosquitto]:
             check=True,
             timeout=30,
         )
-    conf = (DEPLOY / "mosquitto.conf").read_text()
+    conf = (MOSQUITTO / "mosquitto.conf").read_text()
     settings = [
         line
         for line in conf.splitlines()
         if line.startswith(("max_", "message_size_limit", "allow_anonymous"))
     ]
     extra = "\n".join(
-        [*settings, f"password_file {passwd}", f"acl_file {DEPLOY / 'wardwatch.acl'}"]
+        [*settings, f"password_file {passwd}", f"acl_file {MOSQUITTO / 'wardwatch.acl'}"]
     )
     with Mosquitto(tmp_path / "mosquitto", free_port(), extra_conf=extra) as running:
         yield running

@@ -13,16 +13,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from agent import wire
-from agent.runner import Agent
-from collector.config import InfluxSection
-from collector.influxql import QueryClient, quote_string
-from collector.lineproto import time_ns
-from collector.localstack import Influxd, Mosquitto, VictoriaMetrics, free_port
-from collector.pipeline import Collector
-from collector.status import fleet_status
-from tests.factories import T0, host_facts, identity, report
-from tests.helpers import (
+from tests.support.factories import T0, host_facts, identity, report
+from tests.support.helpers import (
     RawClient,
     agent_config,
     collector_config,
@@ -30,6 +22,14 @@ from tests.helpers import (
     running_collector,
     wait_until,
 )
+from wardwatch.agent.runner import Agent
+from wardwatch.collector.cli.status import fleet_status
+from wardwatch.collector.config import InfluxSection
+from wardwatch.collector.devstack.localstack import Influxd, Mosquitto, VictoriaMetrics, free_port
+from wardwatch.collector.influx.lineproto import time_ns
+from wardwatch.collector.influx.query import QueryClient, quote_string
+from wardwatch.collector.ingest.pipeline import Collector
+from wardwatch.contract import wire
 
 
 class FixedProbe:

@@ -1,9 +1,9 @@
 """Durability under faults, with real processes killed and restarted, counting exactly.
 
-The claims of DESIGN.md, "Nothing lost: the delivery chain", one fault at a time. Each test runs
-real Mosquitto and InfluxDB, real collector processes (``python -m collector.main``) and a real
-agent process (``python -m agent.main -v``, one report a second, its own SQLite outbox), injects
-one fault, ends it, and then:
+The claims of docs/design.md, "Nothing lost: the delivery chain", one fault at a time. Each test
+runs real Mosquitto and InfluxDB, real collector processes (``wardwatch-collector``) and a real
+agent process (``wardwatch-agent -v``, one report a second, its own SQLite outbox), injects one
+fault, ends it, and then:
 
 1. waits (bounded) until every message the agent committed so far has left its outbox, i.e.
    was acknowledged end to end by a collector;
@@ -22,7 +22,6 @@ from __future__ import annotations
 import contextlib
 import re
 import sqlite3
-import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -35,12 +34,19 @@ import msgspec
 import paho.mqtt.client as paho
 import pytest
 
-from agent.outbox import DECODERS
-from collector.config import InfluxSection
-from collector.influxql import QueryClient, quote_ident, quote_string
-from collector.lineproto import time_ns
-from collector.localstack import Influxd, ManagedProcess, Mosquitto, free_port, toml_str
-from tests.helpers import RawClient, decode_ack, wait_until
+from tests.support import programs
+from tests.support.helpers import RawClient, decode_ack, wait_until
+from wardwatch.agent.outbox import DECODERS
+from wardwatch.collector.config import InfluxSection
+from wardwatch.collector.devstack.localstack import (
+    Influxd,
+    ManagedProcess,
+    Mosquitto,
+    free_port,
+    toml_str,
+)
+from wardwatch.collector.influx.lineproto import time_ns
+from wardwatch.collector.influx.query import QueryClient, quote_ident, quote_string
 
 T = TypeVar("T")
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -103,7 +109,7 @@ def wait_for(condition: Callable[[], T], timeout_s: float, what: str, why: Calla
 
 
 class AgentProcess:
-    """``python -m agent.main -v`` reporting every second, with its own outbox file."""
+    """``python -m wardwatch.agent.main -v`` reporting every second, with its own outbox file."""
 
     def __init__(
         self,
@@ -132,7 +138,7 @@ class AgentProcess:
         )
         self.process = ManagedProcess(
             "agent",
-            [sys.executable, "-m", "agent.main", "--config", str(config), "-v"],
+            [*programs.AGENT, "--config", str(config), "-v"],
             workdir,
             install_hint=INSTALL_HINT,
         )
@@ -248,7 +254,7 @@ class AgentProcess:
 
 
 class CollectorProcess:
-    """``python -m collector.main`` with its own MQTT client id."""
+    """``python -m wardwatch.collector.ingest.main`` with its own MQTT client id."""
 
     def __init__(
         self,
@@ -277,7 +283,7 @@ class CollectorProcess:
         )
         self.process = ManagedProcess(
             client_id,
-            [sys.executable, "-m", "collector.main", "--config", str(config)],
+            [*programs.COLLECTOR, "--config", str(config)],
             workdir,
             install_hint=INSTALL_HINT,
         )
@@ -537,7 +543,7 @@ def test_broker_restart_loses_nothing_even_shared_subscriptions_it_forgot(
         mosquitto.stop()
     else:
         mosquitto.kill()
-    collector.stop()  # it comes back late, after the agent: the gap DESIGN.md describes
+    collector.stop()  # it comes back late, after the agent: the gap docs/design.md describes
     connections = agent.connections()
     agent.wait_reports(2, after=len(agent.reports()), what="2 reports committed, broker down")
     mosquitto.start()
@@ -559,7 +565,7 @@ def test_broker_restart_loses_nothing_even_shared_subscriptions_it_forgot(
     assert again, (
         f"no report published in the gap (before the collector resubscribed) was published "
         f"again: {sorted(published_in_gap)}; the broker must have delivered them, so this test "
-        "no longer exercises the gap DESIGN.md describes"
+        "no longer exercises the gap docs/design.md describes"
     )
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -16,7 +15,8 @@ from typing import Any
 
 import pytest
 
-from dashboards import alerts, build
+from tests.support import programs
+from wardwatch.dashboards import alerts, build
 
 TOKEN = "glsa_test_token"
 RULE_KEYS = {
@@ -161,9 +161,7 @@ def _push(
     env.pop("WARDWATCH_TELEGRAM_BOT_TOKEN", None)
     return subprocess.run(
         [
-            sys.executable,
-            "-m",
-            "collector.cli",
+            *programs.WARDWATCH,
             "dashboards",
             "push",
             "--url",

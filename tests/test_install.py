@@ -7,11 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from collector.localstack import Mosquitto
-from collector.pipeline import Collector
-from tests.helpers import wait_until
-
-ROOT = Path(__file__).resolve().parents[1]
+from tests.support import repo
+from tests.support.helpers import wait_until
+from wardwatch.collector.devstack.localstack import Mosquitto
+from wardwatch.collector.ingest.pipeline import Collector
 
 
 def test_agent_only_install_reports_and_is_stored(
@@ -20,7 +19,7 @@ def test_agent_only_install_reports_and_is_stored(
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
     pip = subprocess.run(
-        [str(venv / "bin" / "pip"), "install", "--quiet", str(ROOT)],
+        [str(venv / "bin" / "pip"), "install", "--quiet", str(repo.ROOT)],
         capture_output=True,
         text=True,
         timeout=600,

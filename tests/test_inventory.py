@@ -10,13 +10,15 @@ import msgspec
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agent import machine, smart, smbios, wire
-from agent.config import AgentConfig
-from agent.machine import MachineProbe, Reading
-from agent.outbox import Outbox
-from agent.probes import osinfo, osinfo_linux, osinfo_windows
-from agent.runner import Agent
-from tests.factories import machine_facts
+from tests.support.factories import machine_facts
+from wardwatch.agent import osinfo, osinfo_linux, osinfo_windows
+from wardwatch.agent.config import AgentConfig
+from wardwatch.agent.outbox import Outbox
+from wardwatch.agent.probes.machine import probe as machine
+from wardwatch.agent.probes.machine import smart, smbios
+from wardwatch.agent.probes.machine.probe import MachineProbe, Reading
+from wardwatch.agent.runner import Agent
+from wardwatch.contract import wire
 
 
 def _agent(tmp_path: Path, read: object) -> Agent:

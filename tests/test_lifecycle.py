@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -15,17 +14,18 @@ from typing import Any
 
 import pytest
 
-from agent import wire
-from agent.tomlconfig import ConfigError
-from collector.config import LifecycleSection
-from collector.fleet import build_fleet, machine_reading
-from collector.influxql import QueryClient
-from collector.lifecycle import Lifecycle
-from collector.lineproto import time_ns
-from collector.localstack import Influxd, Mosquitto
-from collector.policy import DATA
-from tests.factories import T0, host_facts, identity, machine_facts
-from tests.helpers import RawClient, collector_config, running_collector, wait_until
+from tests.support import programs
+from tests.support.factories import T0, host_facts, identity, machine_facts
+from tests.support.helpers import RawClient, collector_config, running_collector, wait_until
+from wardwatch.collector.config import LifecycleSection
+from wardwatch.collector.devstack.localstack import Influxd, Mosquitto
+from wardwatch.collector.influx.lineproto import time_ns
+from wardwatch.collector.influx.query import QueryClient
+from wardwatch.collector.judgement.stage import Lifecycle
+from wardwatch.collector.simulator.fleet import build_fleet, machine_reading
+from wardwatch.common.tomlconfig import ConfigError
+from wardwatch.contract import wire
+from wardwatch.rules.policy import DATA
 
 # T0 is 2026-11-02: every expectation below is as of that day (verdicts are as of the day a
 # report was measured, so these hold whenever the test runs).
@@ -226,7 +226,13 @@ def _send_round(client: RawClient, reader: QueryClient, n: int) -> None:
 
 def _cli(config_file: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "collector.cli", "lifecycle", "--config", str(config_file), *args],
+        [
+            *programs.WARDWATCH,
+            "lifecycle",
+            "--config",
+            str(config_file),
+            *args,
+        ],
         capture_output=True,
         text=True,
         timeout=60,

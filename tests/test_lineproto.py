@@ -10,11 +10,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from collector.config import InfluxSection
-from collector.influxql import QueryClient, quote_string
-from collector.lineproto import LineProtocolError, Point, encode, time_ns
-from collector.localstack import Influxd
-from collector.writer import V1Writer, write_isolating
+from wardwatch.collector.config import InfluxSection
+from wardwatch.collector.devstack.localstack import Influxd
+from wardwatch.collector.influx.lineproto import LineProtocolError, Point, encode, time_ns
+from wardwatch.collector.influx.query import QueryClient, quote_string
+from wardwatch.collector.influx.writer import V1Writer, write_isolating
 
 HOSTILE = ",= \"'\\=,Tân An Ea Tu Cư ÊBur Đắk Lắk ắâđươ"
 text = st.text(

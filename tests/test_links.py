@@ -14,13 +14,21 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from agent.config import LinksSection, TargetSection
-from agent.links import dns, icmp, icmp_windows, netinfo_linux, netinfo_windows, quality, rounds
-from agent.links.probe import LinkProbe
-from agent.netstats import RoundStats, summarize
-from agent.wire import LinkFacts
-from tests import netlab
-from tests.helpers import wait_until
+from tests.support import netlab
+from tests.support.helpers import wait_until
+from wardwatch.agent.config import LinksSection, TargetSection
+from wardwatch.agent.probes.links import (
+    dns,
+    icmp,
+    icmp_windows,
+    netinfo_linux,
+    netinfo_windows,
+    rounds,
+)
+from wardwatch.agent.probes.links.netstats import RoundStats, summarize
+from wardwatch.agent.probes.links.probe import LinkProbe
+from wardwatch.contract.wire import LinkFacts
+from wardwatch.rules import link_quality
 
 # --------------------------------------------------------------------------------------------
 # Codecs and grading
@@ -84,11 +92,11 @@ def _stats(rtt: float, jitter: float, loss: float) -> RoundStats:
 def test_grade_boundaries_follow_the_design_table(
     rtt: float, jitter: float, loss: float, state: str
 ) -> None:
-    assert quality.grade(_stats(rtt, jitter, loss)) == state
+    assert link_quality.grade(_stats(rtt, jitter, loss)) == state
 
 
 def test_no_reply_at_all_is_bad() -> None:
-    assert quality.grade(summarize([None] * 10)) == "bad"
+    assert link_quality.grade(summarize([None] * 10)) == "bad"
 
 
 # --------------------------------------------------------------------------------------------

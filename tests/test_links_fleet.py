@@ -6,17 +6,17 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
 
-from agent.config import MqttSection
-from collector.fleet import LINK_KINDS
-from collector.influxql import QueryClient
-from collector.localstack import Influxd, Mosquitto
-from collector.pipeline import Collector
-from collector.simulate import Simulator
-from tests.helpers import wait_until
+from tests.support import programs
+from tests.support.helpers import wait_until
+from wardwatch.agent.config import MqttSection
+from wardwatch.collector.devstack.localstack import Influxd, Mosquitto
+from wardwatch.collector.influx.query import QueryClient
+from wardwatch.collector.ingest.pipeline import Collector
+from wardwatch.collector.simulator.fleet import LINK_KINDS
+from wardwatch.collector.simulator.simulate import Simulator
 
 
 def test_degraded_and_bad_links_are_exactly_the_expected_ones(
@@ -57,7 +57,13 @@ def test_degraded_and_bad_links_are_exactly_the_expected_ones(
     config = tmp_path / "collector.toml"
     config.write_text(f'[influx]\nurl = "{influxd.url}"\ndatabase = "{influx_db}"\n')
     listed = subprocess.run(
-        [sys.executable, "-m", "collector.cli", "links", "--config", str(config), "--json"],
+        [
+            *programs.WARDWATCH,
+            "links",
+            "--config",
+            str(config),
+            "--json",
+        ],
         capture_output=True,
         text=True,
         timeout=60,
@@ -70,9 +76,7 @@ def test_degraded_and_bad_links_are_exactly_the_expected_ones(
     bad_site = next(m.site for m in simulator.machines if m.link.grade == "bad")
     table = subprocess.run(
         [
-            sys.executable,
-            "-m",
-            "collector.cli",
+            *programs.WARDWATCH,
             "links",
             "--config",
             str(config),

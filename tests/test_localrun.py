@@ -8,7 +8,6 @@ import re
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -16,10 +15,10 @@ from typing import IO
 
 import psutil
 
-from agent.config import hostname_id
-from collector.localstack import free_port
+from tests.support import programs, repo
+from wardwatch.agent.config import hostname_id
+from wardwatch.collector.devstack.localstack import free_port
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 ROW_DEADLINE_S = 60.0
 STOP_DEADLINE_S = 60.0
 HEADER = re.compile(r"^--- wardwatch (status|lifecycle) at ")
@@ -47,9 +46,7 @@ def test_localrun_shows_the_agent_then_stops_everything_on_sigint(tmp_path: Path
     agent_row = re.compile(rf"(?<![a-z0-9._-]){re.escape(agent_id)}(?![a-z0-9._-])")
     proc = subprocess.Popen(
         [
-            sys.executable,
-            "-m",
-            "collector.localrun",
+            *programs.LOCALRUN,
             "--dir",
             str(tmp_path / "run"),
             "--mqtt-port",
@@ -59,7 +56,7 @@ def test_localrun_shows_the_agent_then_stops_everything_on_sigint(tmp_path: Path
             "--interval-s",
             "2",
         ],
-        cwd=REPO_ROOT,
+        cwd=repo.ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

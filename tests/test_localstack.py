@@ -15,7 +15,7 @@ from influxdb_client.client.influxdb_client import InfluxDBClient
 from influxdb_client.client.write_api import SYNCHRONOUS
 from paho.mqtt.enums import CallbackAPIVersion
 
-from collector.localstack import (
+from wardwatch.collector.devstack.localstack import (
     BinaryMissingError,
     Influxd,
     LocalService,

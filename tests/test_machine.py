@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
-import tests.smbios_builder as b
+import tests.support.smbios_builder as b
+from tests.support import programs
 from tests.test_smbios import DELL_OPTIPLEX_3010, QEMU
 
 
 def inventory(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "agent.main", "inventory", *args],
+        [*programs.AGENT, "inventory", *args],
         capture_output=True,
         text=True,
         timeout=120,

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agent.netstats import RoundStats, summarize
+from wardwatch.agent.probes.links.netstats import RoundStats, summarize
 
 
 def test_worked_example_with_a_loss_in_the_middle() -> None:

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import msgspec
 
-from agent import wire
-from agent.config import AgentConfig
-from agent.outbox import Outbox
-from agent.runner import Agent
-from tests.factories import T0, host_facts, report
+from tests.support.factories import T0, host_facts, report
+from wardwatch.agent.config import AgentConfig
+from wardwatch.agent.outbox import Outbox
+from wardwatch.agent.runner import Agent
+from wardwatch.contract import wire
 
 HOUR = 3600.0
 
@@ -121,8 +121,8 @@ def test_age_bound_drops_what_is_too_old(tmp_path: Path) -> None:
 WRITER = """
 import sys
 from pathlib import Path
-from agent.outbox import Outbox
-from tests.factories import report
+from wardwatch.agent.outbox import Outbox
+from tests.support.factories import report
 box = Outbox(Path(sys.argv[1]), "tan-an-pc07", max_bytes=10**9, max_age_s=10**9,
              resend_after_s=30)
 n = int(sys.argv[2])

@@ -4,12 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from agent import wire
-from agent.links import quality
-from collector.catalogue import AGENT_TAGS, CATALOGUE
-from collector.lineproto import Point, time_ns
-from collector.points import dead_letter_point, to_points
-from tests.factories import (
+from tests.support.factories import (
     JUDGE,
     T0,
     host_facts,
@@ -19,6 +14,11 @@ from tests.factories import (
     machine_facts,
     report,
 )
+from wardwatch.collector.influx.lineproto import Point, time_ns
+from wardwatch.collector.ingest.points import dead_letter_point, to_points
+from wardwatch.contract import wire
+from wardwatch.contract.catalogue import AGENT_TAGS, CATALOGUE
+from wardwatch.rules import link_quality
 
 PYTHON_TYPES = {"float": float, "int": int, "str": str, "bool": bool}
 
@@ -115,7 +115,7 @@ def test_link_thresholds_are_overridable_per_kind() -> None:
     slow_gateway = link_facts(target="gateway", target_kind="gateway", rtt_avg_ms=40.0, ports=[])
     message = report(facts=[slow_gateway])
     (_, default) = to_points(message, T0, judge=JUDGE)
-    strict = {"gateway": quality.Thresholds(good_rtt_ms=20.0, degraded_rtt_ms=30.0)}
+    strict = {"gateway": link_quality.Thresholds(good_rtt_ms=20.0, degraded_rtt_ms=30.0)}
     (_, judged) = to_points(message, T0, judge=JUDGE, limits=strict)
     assert dict(default.fields)["state"] == "good"
     assert dict(judged.fields)["state"] == "bad"

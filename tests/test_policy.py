@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from agent.probes.osinfo_windows import identity_from
-from agent.tomlconfig import ConfigError
-from collector import policy
-from collector.policy import OsEol, load_os_table, load_policy, os_eol
+from wardwatch.agent.osinfo_windows import identity_from
+from wardwatch.common.tomlconfig import ConfigError
+from wardwatch.rules import policy
+from wardwatch.rules.policy import OsEol, load_os_table, load_policy, os_eol
 
 D = dt.date
 TABLE = load_os_table()

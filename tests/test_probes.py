@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from agent import wire
-from agent.probes import run_all
-from agent.probes.host import HostProbe
-from agent.probes.osinfo_linux import parse_cpu_model, parse_os_release
-from agent.probes.osinfo_windows import identity_from
-from tests.factories import report
+from tests.support.factories import report
+from wardwatch.agent.osinfo_linux import parse_cpu_model, parse_os_release
+from wardwatch.agent.osinfo_windows import identity_from
+from wardwatch.agent.probes import run_all
+from wardwatch.agent.probes.host import HostProbe
+from wardwatch.contract import wire
 
 
 def test_host_probe_reads_this_machine() -> None:

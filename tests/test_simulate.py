@@ -3,21 +3,21 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 import threading
 from collections import Counter, defaultdict
 from datetime import UTC, datetime
 from pathlib import Path
 
-from agent import wire
-from agent.config import MqttSection
-from collector.fleet import SITES, build_fleet, site_names
-from collector.influxql import QueryClient
-from collector.lineproto import time_ns
-from collector.localstack import Mosquitto
-from collector.pipeline import Collector
-from collector.simulate import Simulator, load_config
-from tests.helpers import wait_until
+from tests.support import programs
+from tests.support.helpers import wait_until
+from wardwatch.agent.config import MqttSection
+from wardwatch.collector.devstack.localstack import Mosquitto
+from wardwatch.collector.influx.lineproto import time_ns
+from wardwatch.collector.influx.query import QueryClient
+from wardwatch.collector.ingest.pipeline import Collector
+from wardwatch.collector.simulator.fleet import SITES, build_fleet, site_names
+from wardwatch.collector.simulator.simulate import Simulator, load_config
+from wardwatch.contract import wire
 
 NOW = datetime(2026, 11, 2, 3, 0, tzinfo=UTC)
 
@@ -112,7 +112,13 @@ def test_every_committed_report_is_stored_exactly(
 
 def _simulate(config: Path, *args: str, timeout_s: float = 40) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "collector.cli", "simulate", "--config", str(config), *args],
+        [
+            *programs.WARDWATCH,
+            "simulate",
+            "--config",
+            str(config),
+            *args,
+        ],
         capture_output=True,
         text=True,
         timeout=timeout_s,

@@ -13,8 +13,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agent import smart
-from agent.smart import Disk, DiskReading, ScannedDevice
+from wardwatch.agent.probes.machine import smart
+from wardwatch.agent.probes.machine.smart import Disk, DiskReading, ScannedDevice
 
 # Shaped like smartctl 7.3's `--json -a` output (smartmontools' documented JSON), trimmed.
 ATA: dict[str, Any] = {

@@ -14,9 +14,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from agent import smbios, smbios_linux, smbios_windows
-from agent.smbios import Cpu, MemoryDevice, Smbios
-from tests import smbios_builder as b
+from tests.support import smbios_builder as b
+from wardwatch.agent.probes.machine import smbios, smbios_linux, smbios_windows
+from wardwatch.agent.probes.machine.smbios import Cpu, MemoryDevice, Smbios
 
 I3_3220 = "Intel(R) Core(TM) i3-3220 CPU @ 3.30GHz"
 DELL_UUID = "4C4C4544-0058-5910-8033-B7C04F313233"

@@ -7,15 +7,15 @@ from datetime import timedelta
 
 import pytest
 
-from agent import wire
-from collector.config import InfluxSection
-from collector.influxql import QueryClient
-from collector.lineproto import encode_all, time_ns
-from collector.localstack import Influxd
-from collector.points import to_points
-from collector.status import fleet_status, human_duration, render_table
-from collector.writer import V1Writer
-from tests.factories import JUDGE, T0, host_facts, identity, link_facts, report
+from tests.support.factories import JUDGE, T0, host_facts, identity, link_facts, report
+from wardwatch.collector.cli.status import fleet_status, human_duration, render_table
+from wardwatch.collector.config import InfluxSection
+from wardwatch.collector.devstack.localstack import Influxd
+from wardwatch.collector.influx.lineproto import encode_all, time_ns
+from wardwatch.collector.influx.query import QueryClient
+from wardwatch.collector.influx.writer import V1Writer
+from wardwatch.collector.ingest.points import to_points
+from wardwatch.contract import wire
 
 
 @pytest.fixture

@@ -6,8 +6,14 @@ import datetime as dt
 
 import pytest
 
-from collector.policy import load_policy
-from collector.verdict import HardwareVerdict, OsVerdict, add_years, hardware_verdict, os_verdict
+from wardwatch.rules.lifecycle import (
+    HardwareVerdict,
+    OsVerdict,
+    add_years,
+    hardware_verdict,
+    os_verdict,
+)
+from wardwatch.rules.policy import load_policy
 
 D = dt.date
 TT23 = load_policy("vn-tt23-2023")

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from agent import wire
-from tests.factories import T0, identity, report
+from tests.support.factories import T0, identity, report
+from wardwatch.contract import wire
 
 SCHEMA_FILE = Path(wire.__file__).with_name("wire.schema.json")
 

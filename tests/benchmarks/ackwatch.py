@@ -23,8 +23,8 @@ import msgspec
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
-from agent import wire
-from agent.mqttlink import BrokerAddress
+from wardwatch.common.mqtt import BrokerAddress
+from wardwatch.contract import wire
 
 
 class _StoredIds(msgspec.Struct):

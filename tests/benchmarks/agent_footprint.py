@@ -20,8 +20,9 @@ from pathlib import Path
 
 import psutil
 
-from collector.localstack import Influxd, Mosquitto, free_port
-from tests.helpers import collector_config, running_collector, wait_until
+from tests.support import programs
+from tests.support.helpers import collector_config, running_collector, wait_until
+from wardwatch.collector.devstack.localstack import Influxd, Mosquitto, free_port
 
 FLOOR = "import psutil, paho.mqtt.client, time; time.sleep(30)"
 
@@ -78,7 +79,7 @@ def measure(
             f'[outbox]\npath = "{work / "outbox.sqlite3"}"\n'
         )
         agent = subprocess.Popen(
-            [sys.executable, "-m", "agent.main", "--config", str(config)],
+            [*programs.AGENT, "--config", str(config)],
             stderr=subprocess.DEVNULL,
         )
         try:

@@ -13,14 +13,14 @@ import threading
 import time
 from dataclasses import dataclass
 
-from collector.config import InfluxSection, LifecycleSection
-from collector.fleet import build_fleet, sample_reports
-from collector.lifecycle import Lifecycle
-from collector.lineproto import encode_all
-from collector.localstack import Influxd
-from collector.points import to_points
-from collector.writer import V1Writer
 from tests.benchmarks.common import CpuMeter
+from wardwatch.collector.config import InfluxSection, LifecycleSection
+from wardwatch.collector.devstack.localstack import Influxd
+from wardwatch.collector.influx.lineproto import encode_all
+from wardwatch.collector.influx.writer import V1Writer
+from wardwatch.collector.ingest.points import to_points
+from wardwatch.collector.judgement.stage import Lifecycle
+from wardwatch.collector.simulator.fleet import build_fleet, sample_reports
 
 BATCH_LINES = 5000
 WRITERS = 2

@@ -20,10 +20,11 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from agent import wire
-from agent.mqttlink import BrokerAddress
+from tests.support import programs, repo
+from wardwatch.common.mqtt import BrokerAddress
+from wardwatch.contract import wire
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = repo.ROOT
 PRODUCTION_BROKER_CONF = ROOT / "deploy" / "mosquitto" / "mosquitto.conf"
 # The production settings that shape throughput; listeners, logins and paths stay local.
 BROKER_LIMITS = ("max_queued_messages", "max_inflight_messages", "message_size_limit")
@@ -117,7 +118,7 @@ def machine_facts() -> dict[str, str]:
 
 @dataclass
 class CollectorProcess:
-    """``python -m collector.main`` with its config and log in ``workdir``."""
+    """``python -m wardwatch.collector.ingest.main`` with its config and log in ``workdir``."""
 
     workdir: Path
     mqtt_url: str
@@ -150,7 +151,11 @@ class CollectorProcess:
         self.runs += 1
         with self.log_path.open("wb") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "collector.main", "--config", str(self.config_path)],
+                [
+                    *programs.COLLECTOR,
+                    "--config",
+                    str(self.config_path),
+                ],
                 cwd=ROOT,
                 stdout=log,
                 stderr=subprocess.STDOUT,

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from agent.netstats import RoundStats
-from tests import netlab
+from tests.support import netlab
+from wardwatch.agent.probes.links.netstats import RoundStats
 
 COUNT = 100
 LOSS_COUNT = 200

@@ -1,7 +1,7 @@
 """The whole path, simulator → Mosquitto → collector → InfluxDB: throughput, latency, CPU.
 
-The collector runs as its own process (``python -m collector.main``, production batch
-defaults); the simulator runs in this process (``collector.simulate.Simulator``); an ack
+The collector runs as its own process (``wardwatch-collector``, production batch defaults); the
+simulator runs in this process (``wardwatch.collector.simulator``); an ack
 watcher (``tests.benchmarks.ackwatch``) in a third notes when each stored report was acked.
 
 1. **Drain**: with the collector stopped (its persistent session kept by the broker), the
@@ -24,10 +24,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from agent import wire
-from agent.config import MqttSection
-from collector.localstack import Influxd, Mosquitto, free_port
-from collector.simulate import Simulator
 from tests.benchmarks.common import (
     AckWatch,
     CollectorProcess,
@@ -36,6 +32,10 @@ from tests.benchmarks.common import (
     end_session,
     percentile,
 )
+from wardwatch.agent.config import MqttSection
+from wardwatch.collector.devstack.localstack import Influxd, Mosquitto, free_port
+from wardwatch.collector.simulator.simulate import Simulator
+from wardwatch.contract import wire
 
 AGENTS = 1000
 SITES = 21

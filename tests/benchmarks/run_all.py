@@ -23,10 +23,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from collector.config import BatchSection
-from collector.localstack import Influxd, Mosquitto, free_port
 from tests.benchmarks import agent_footprint, ceiling, link_accuracy, pipeline, stages
 from tests.benchmarks.common import ROOT, machine_facts, production_broker_limits
+from wardwatch.collector.config import BatchSection
+from wardwatch.collector.devstack.localstack import Influxd, Mosquitto, free_port
 
 RESULTS = ROOT / "bench-results" / "latest.md"
 
@@ -68,7 +68,7 @@ def render(
         "",
         "Broker limits as in `deploy/mosquitto/mosquitto.conf`: "
         + ", ".join(f"`{line}`" for line in limits.splitlines())
-        + ". Collector: `python -m collector.main`, production batch defaults "
+        + ". Collector: `python -m wardwatch.collector.ingest.main`, production batch defaults "
         f"(`max_points = {batch.max_points}`, `max_delay_s = {batch.max_delay_s:g}`). "
         f"Simulator: {pipeline.AGENTS} agents over {pipeline.SITES} sites in this process "
         "(one event loop), outboxes `synchronous=NORMAL` unless said otherwise. "

@@ -11,12 +11,12 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from agent import wire
-from collector.config import LifecycleSection
-from collector.fleet import build_fleet, sample_reports
-from collector.lifecycle import Lifecycle
-from collector.lineproto import encode_all
-from collector.points import to_points
+from wardwatch.collector.config import LifecycleSection
+from wardwatch.collector.influx.lineproto import encode_all
+from wardwatch.collector.ingest.points import to_points
+from wardwatch.collector.judgement.stage import Lifecycle
+from wardwatch.collector.simulator.fleet import build_fleet, sample_reports
+from wardwatch.contract import wire
 
 
 @dataclass

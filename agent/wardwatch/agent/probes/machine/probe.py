@@ -1,0 +1,222 @@
+"""What this machine (or a dump) is: the evidence of its age, read once an hour by the agent.
+
+Gathers SMBIOS (through the per-OS reader), the OS (edition, install date), the disks' power-on
+hours and the CPU, into the wire contract's ``MachineFacts``: the inventory message and every
+report's ``machine`` fact carry it. ``wardwatch-agent inventory`` prints it with the age estimate
+``agent.age`` makes of it (the collector makes the same estimate, plus the asset register).
+"""
+
+from __future__ import annotations
+
+import socket
+import sys
+import time
+from collections.abc import Callable
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, Final
+
+import msgspec
+import psutil
+from msgspec import Struct
+
+from wardwatch.agent import osinfo
+from wardwatch.agent.probes.machine import smart, smbios
+from wardwatch.contract import wire
+from wardwatch.rules import age
+
+if sys.platform == "win32":
+    from wardwatch.agent.probes.machine.smbios_windows import read as read_smbios
+else:
+    from wardwatch.agent.probes.machine.smbios_linux import read as read_smbios
+
+REFRESH_S: Final = 3600.0
+"""How often the agent re-reads the machine: disk hours grow by one an hour, nothing else
+changes without an operator (a new disk, more memory, a BIOS update, a reinstall)."""
+
+
+class Reading(Struct, frozen=True, kw_only=True):
+    """The machine's facts, and what could not be read."""
+
+    facts: wire.MachineFacts
+    missing: list[str]
+
+
+def _text(value: str) -> str:
+    # Firmware strings are whatever the vendor burnt in: one line, or the wire refuses them.
+    return wire.one_line(value.strip())
+
+
+def from_evidence(
+    table: smbios.Smbios,
+    *,
+    hostname: str,
+    os_identity: osinfo.OsIdentity,
+    os_installed: date | None,
+    cpu_fallback: str,
+    cpu_count: int,
+    memory_mb_fallback: float,
+    disks: smart.SmartScan,
+    first_seen: date | None,
+) -> Reading:
+    """Combine the evidence; the OS's own figures stand in where SMBIOS says nothing.
+
+    The result is validated against the wire contract here, so a bad string shows up as this
+    probe's error, never as a report the collector refuses.
+    """
+    cpu = table.cpus[0].version if table.cpus and table.cpus[0].version else cpu_fallback
+    facts = wire.MachineFacts(
+        hostname=_text(hostname),
+        os_name=_text(os_identity.name),
+        os_version=_text(os_identity.version),
+        os_build=_text(os_identity.build),
+        os_edition=_text(os_identity.edition),
+        os_installed=os_installed,
+        manufacturer=_text(table.manufacturer),
+        model=_text(table.product),
+        serial=_text(table.serial),
+        chassis=_text(table.chassis_type),
+        bios_vendor=_text(table.bios_vendor),
+        bios_version=_text(table.bios_version),
+        bios_date=table.bios_date,
+        hypervisor=age.detect_virtual(table),
+        cpu=_text(cpu),
+        cpu_count=max(1, cpu_count),
+        memory_mb=float(table.memory_mb or memory_mb_fallback),
+        disks=disks.disks,
+        first_seen=first_seen,
+    )
+    validated = msgspec.json.decode(msgspec.json.encode(facts), type=wire.MachineFacts)
+    missing = [wire.one_line(item) for item in (*table.missing, *disks.problems)]
+    return Reading(facts=validated, missing=missing)
+
+
+def read_this_machine(first_seen: date | None = None) -> Reading:
+    """This machine's facts; ``first_seen`` is the agent's first day on it (from its outbox)."""
+    return from_evidence(
+        read_smbios(),
+        hostname=socket.gethostname(),
+        os_identity=osinfo.os_identity(),
+        os_installed=osinfo.installed_on(),
+        cpu_fallback=osinfo.cpu_model(),
+        cpu_count=psutil.cpu_count() or 1,
+        memory_mb_fallback=round(psutil.virtual_memory().total / 1024 / 1024, 1),
+        disks=smart.scan(),
+        first_seen=first_seen,
+    )
+
+
+def read_dump(path: Path) -> Reading:
+    """The facts a ``dmidecode --dump-bin`` file holds (no OS, no disks: it has none)."""
+    return from_evidence(
+        smbios.read_dump(path),
+        hostname="",
+        os_identity=osinfo.OsIdentity(name="", version="", build=""),
+        os_installed=None,
+        cpu_fallback="",
+        cpu_count=1,
+        memory_mb_fallback=0,
+        disks=smart.SmartScan(problems=["disks: not in an SMBIOS dump"]),
+        first_seen=None,
+    )
+
+
+def same_machine(a: wire.MachineFacts, b: wire.MachineFacts) -> bool:
+    """Whether two readings describe the same machine: equal but for the disks' hours, which
+    grow every hour (a new inventory is sent only when this is false)."""
+
+    def steady(facts: wire.MachineFacts) -> wire.MachineFacts:
+        disks = [msgspec.structs.replace(d, power_on_hours=0) for d in facts.disks]
+        return msgspec.structs.replace(facts, disks=disks)
+
+    return steady(a) == steady(b)
+
+
+class MachineProbe:
+    """The ``machine`` probe: this machine's facts in every report, re-read every ``refresh_s``.
+
+    ``read`` is the source (``read_this_machine`` on a real agent, a profile in the simulator).
+    """
+
+    name = "machine"
+
+    def __init__(
+        self,
+        read: Callable[[], Reading],
+        *,
+        refresh_s: float = REFRESH_S,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._read = read
+        self._refresh_s = refresh_s
+        self._clock = clock
+        self._reading: Reading | None = None
+        self._read_at = 0.0
+
+    def reading(self) -> Reading:
+        """The latest reading, re-read when older than ``refresh_s``; raises if reading fails."""
+        now = self._clock()
+        if self._reading is None or now - self._read_at >= self._refresh_s:
+            self._reading = self._read()
+            self._read_at = now
+        return self._reading
+
+    def collect(self) -> list[wire.Fact]:
+        """The machine fact of this report."""
+        return [self.reading().facts]
+
+
+def view(reading: Reading, now: datetime) -> dict[str, Any]:
+    """What ``inventory --json`` prints: the facts, plus ``cpu_launch_year``, ``os``,
+    ``virtual``, ``age`` ({since, years, source, confidence, reason}) and ``missing``."""
+    facts = reading.facts
+    evidence = age.evidence_of(facts)
+    estimate = age.estimate(evidence, now)
+    shown: dict[str, Any] = msgspec.to_builtins(facts)
+    shown.pop("kind", None)
+    shown.update(
+        cpu_launch_year=evidence.cpu.year if evidence.cpu else None,
+        os=" ".join(part for part in (facts.os_name, facts.os_version) if part),
+        virtual=bool(facts.hypervisor),
+        age=msgspec.to_builtins(estimate),
+        missing=reading.missing,
+    )
+    return shown
+
+
+def to_json(shown: dict[str, Any]) -> bytes:
+    """The view as indented JSON."""
+    return msgspec.json.format(msgspec.json.encode(shown), indent=2)
+
+
+def render(shown: dict[str, Any]) -> str:
+    """The view as a readable summary, one fact a line."""
+    estimate = shown["age"]
+    launched = f" (launched {shown['cpu_launch_year']})" if shown["cpu_launch_year"] else ""
+    lines = [
+        f"manufacturer  {shown['manufacturer'] or '-'}",
+        f"model         {shown['model'] or '-'}",
+        f"serial        {shown['serial'] or '-'}",
+        f"chassis       {shown['chassis'] or '-'}",
+        f"bios          {shown['bios_vendor'] or '-'} {shown['bios_version']} "
+        f"({shown['bios_date'] or 'no date'})",
+        f"cpu           {shown['cpu'] or '-'}{launched}",
+        f"memory        {shown['memory_mb']:g} MiB",
+        f"os            {shown['os'] or '-'}"
+        + (f" (installed {shown['os_installed']})" if shown["os_installed"] else ""),
+        f"virtual       {shown['hypervisor'] or 'no'}",
+    ]
+    lines += [
+        f"disk          {d['device']} {d['model']}: {d['power_on_hours']} h powered on"
+        for d in shown["disks"]
+    ]
+    if estimate is None:
+        lines.append("age           unknown: no evidence")
+    else:
+        lines.append(
+            f"age           {estimate['years']:.1f} years, since {estimate['since']} "
+            f"({estimate['source']}, {estimate['confidence']} confidence)"
+        )
+        lines.append(f"              {estimate['reason']}")
+    lines += [f"missing       {item}" for item in shown["missing"]]
+    return "\n".join(lines)

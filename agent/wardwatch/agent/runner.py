@@ -1,0 +1,232 @@
+"""The agent's life: measure on an interval, publish, and forget a message only when acked."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from datetime import date
+from typing import Any
+
+from wardwatch.agent import __version__
+from wardwatch.agent.config import AgentConfig
+from wardwatch.agent.outbox import Outbox
+from wardwatch.agent.probes import Probe, run_all
+from wardwatch.agent.probes.machine.probe import MachineProbe, Reading, same_machine
+from wardwatch.common.mqtt import Connection
+from wardwatch.contract import wire
+
+log = logging.getLogger("wardwatch.agent")
+
+# How long the agent's broker session (and its ack subscription) outlives a disconnect: a ward
+# PC switched off overnight still finds the acks the collector sent in the meantime.
+SESSION_EXPIRY_S = 86400
+# The longest wait between two checks for due resends.
+TICK_S = 1.0
+
+
+class Agent:
+    """One agent process: its identity, its probes, its MQTT connection and its outbox.
+
+    ``read_machine(first_seen)`` reads what the machine is (``agent.machine``); with it, every
+    report carries the machine fact and the retained inventory is sent at start and on change.
+    ``once=True`` is the one-shot mode of ``--once``: it uses its own client id and leaves the
+    retained status and inventory alone, so it can run beside the long-running agent of the
+    same machine.
+    """
+
+    def __init__(
+        self,
+        config: AgentConfig,
+        probes: Sequence[Probe],
+        *,
+        read_machine: Callable[[date], Reading] | None = None,
+        once: bool = False,
+    ) -> None:
+        self.config = config
+        self.id = config.agent_id
+        self.once = once
+        self.outbox = Outbox(
+            config.outbox.resolved_path(),
+            self.id,
+            max_bytes=int(config.outbox.max_mb * 1024 * 1024),
+            max_age_s=config.outbox.max_age_days * 86400,
+            resend_after_s=config.agent.resend_after_s,
+        )
+        self._report_bytes = 0  # the size of the last report, to make room for the next
+        self.machine: MachineProbe | None = None
+        self._inventoried: wire.MachineFacts | None = None  # what the last inventory said
+        if read_machine is not None:
+            first_seen = self.outbox.first_seen(wire.now().date())
+            self.machine = MachineProbe(lambda: read_machine(first_seen))
+        self.probes = [*probes, self.machine] if self.machine else list(probes)
+        self.identity: dict[str, Any] = {
+            "agent": self.id,
+            "site": config.agent.site,
+            "role": config.agent.role,
+            "device_class": config.agent.device_class,
+        }
+        self.conn = Connection(
+            url=config.mqtt.url,
+            client_id=f"{self.id}-once" if once else self.id,
+            username=config.mqtt_username,
+            password=config.mqtt.password,
+            ca_file=config.mqtt.ca_file,
+            keepalive_s=config.mqtt.keepalive_s,
+            session_expiry_s=0 if once else SESSION_EXPIRY_S,
+        )
+        self.conn.client.on_message = self._on_message
+        self.conn.when_connected(self._on_connected)
+        if not once:
+            # The broker publishes this when the agent vanishes without saying goodbye.
+            self.conn.client.will_set(
+                wire.topic(self.id, "status"), self._status("offline"), qos=1, retain=True
+            )
+
+    def _status(self, state: str) -> bytes:
+        return wire.encode(wire.Status(**self.identity, state=state, sent_at=wire.now()))  # type: ignore[arg-type]
+
+    def measure(self) -> wire.Report:
+        """Run every probe once and wrap the result in a report."""
+        # Drop now what this report's arrival will require, so its drop count is current.
+        self.outbox.make_room(self._report_bytes)
+        measured_at = wire.now()
+        facts, errors = run_all(self.probes)
+        for error in errors:
+            log.warning("probe %s failed: %s", error.probe, error.error)
+        return wire.Report(
+            **self.identity,
+            id=wire.new_message_id(),
+            measured_at=measured_at,
+            sent_at=measured_at,
+            interval_s=self.config.agent.interval_s,
+            agent_version=__version__,
+            outbox_depth=self.outbox.depth(),
+            outbox_dropped=self.outbox.dropped(),
+            facts=facts,
+            errors=errors,
+        )
+
+    def inventory(self) -> wire.Inventory | None:
+        """The inventory to send now: at the first call, then only when the machine changed
+        (disk hours aside); None otherwise, or when the machine cannot be read."""
+        if self.machine is None:
+            return None
+        try:
+            reading = self.machine.reading()
+        except Exception as exc:  # the report's machine probe carries the error too
+            log.warning("cannot read this machine's inventory: %s", exc)
+            return None
+        if self._inventoried is not None and same_machine(self._inventoried, reading.facts):
+            return None
+        self._inventoried = reading.facts
+        at = wire.now()
+        return wire.Inventory(
+            **self.identity,
+            id=wire.new_message_id(),
+            measured_at=at,
+            sent_at=at,
+            machine=reading.facts,
+            missing=reading.missing,
+        )
+
+    def queue_inventory(self) -> None:
+        """Commit and publish the inventory, retained, if it is new or changed."""
+        inventory = self.inventory()
+        if inventory is not None:
+            self.queue(inventory, retain=True)
+
+    def queue(self, message: wire.Report | wire.Inventory, *, retain: bool = False) -> None:
+        """Commit a message to the outbox, and publish it now if connected."""
+        size = self.outbox.add(message, retain=retain)
+        if isinstance(message, wire.Report):
+            self._report_bytes = size
+        log.debug(
+            "committed %s %s measured at %s",
+            type(message).__name__.lower(),
+            message.id,
+            message.measured_at.isoformat(),
+        )
+        self.flush()
+
+    def flush(self) -> None:
+        """Publish every due message, oldest first, each with a fresh ``sent_at``."""
+        if not self.conn.connected.is_set():
+            return
+        for entry in self.outbox.due():
+            self.conn.client.publish(entry.topic, entry.payload, qos=1, retain=entry.retain)
+            self.outbox.mark_sent(entry.id)
+
+    def _on_connected(self) -> None:
+        log.info("connected to %s as %s", self.conn.address.url, self.id)
+        self.conn.client.subscribe(wire.topic(self.id, "ack"), qos=1)
+        if not self.once:
+            self.conn.client.publish(
+                wire.topic(self.id, "status"), self._status("online"), qos=1, retain=True
+            )
+        self.outbox.mark_all_unsent()
+        self.flush()
+
+    def _on_message(self, client: Any, userdata: Any, message: Any) -> None:
+        try:
+            ack = wire.decode(message.topic, message.payload)
+        except wire.WireError as exc:
+            log.warning("ignoring a bad message on %s: %s", message.topic, exc)
+            return
+        if isinstance(ack, wire.Ack):
+            self.outbox.settle(ack)
+            for rejection in ack.rejected:
+                log.error("collector rejected message %s: %s", rejection.id, rejection.reason)
+
+    def run_forever(self, stop: threading.Event) -> None:
+        """Report every interval until ``stop`` is set; say goodbye as ``offline`` then."""
+        self.conn.start()
+        self.queue_inventory()
+        interval = self.config.agent.interval_s
+        next_at = time.monotonic()
+        while not stop.is_set():
+            now = time.monotonic()
+            if now >= next_at:
+                self.queue(self.measure())
+                self.queue_inventory()  # the report's machine probe may have re-read it
+                # Skip missed slots (a suspended laptop) instead of reporting in a burst.
+                next_at = max(next_at + interval, now + interval / 2)
+            self.flush()
+            stop.wait(min(TICK_S, max(0.0, next_at - time.monotonic())))
+        if self.conn.connected.is_set():
+            info = self.conn.client.publish(
+                wire.topic(self.id, "status"), self._status("offline"), qos=1, retain=True
+            )
+            info.wait_for_publish(timeout=2)
+        self.conn.stop()
+        log.info("stopped; %d message(s) wait in the outbox", self.outbox.depth())
+        self.outbox.close()
+
+    def run_once(self, deadline_s: float) -> str:
+        """Send one report, and whatever waits in the outbox; return "" once a collector acked
+        all of it as stored, else the reason (the unacked messages stay in the outbox)."""
+        start = time.monotonic()
+        self.queue(self.measure())
+        self.conn.start()
+        try:
+            if not self.conn.wait_connected(deadline_s):
+                return self.conn.last_error or (
+                    f"no connection to broker {self.conn.address.url} within {deadline_s:g} s"
+                )
+            remaining = deadline_s - (time.monotonic() - start)
+            if not self.outbox.wait_empty(max(0.0, remaining)):
+                return (
+                    f"the broker {self.conn.address.url} took the report, but no collector "
+                    f"acknowledged it as stored within {deadline_s:g} s "
+                    f"({self.outbox.depth()} message(s) wait in the outbox); "
+                    "is wardwatch-collector running against this broker and its database?"
+                )
+            if self.outbox.rejected:
+                return "; ".join(
+                    f"collector rejected message {r.id}: {r.reason}" for r in self.outbox.rejected
+                )
+            return ""
+        finally:
+            self.conn.stop()
+            self.outbox.close()

@@ -1,0 +1,99 @@
+"""Typed TOML configuration loading, shared by the agent and the collector.
+
+Each program declares its config as msgspec structs with defaults; this module reads the TOML
+file, applies ``WARDWATCH_<SECTION>_<KEY>`` environment overrides, and validates. A bad file
+fails at start with the file, the key, the value and what was expected.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, TypeVar
+
+import msgspec
+
+from wardwatch.contract.wire import explain
+
+T = TypeVar("T", bound=msgspec.Struct)
+
+ENV_PREFIX = "WARDWATCH_"
+
+
+class ConfigError(Exception):
+    """A configuration that cannot be used; the message names the file, the key and the fix."""
+
+
+def env_name(section: str, key: str) -> str:
+    """The environment variable that overrides ``[section] key``."""
+    return f"{ENV_PREFIX}{section}_{key}".upper()
+
+
+def load(path: Path | None, model: type[T], environ: Mapping[str, str] | None = None) -> T:
+    """Load ``model`` from the TOML file at ``path`` (defaults only when None) plus environment.
+
+    Environment values are strings; they are converted to the key's type (``"60"`` becomes 60,
+    ``"true"`` becomes True), the same lax conversion the file gets, so both fail the same way.
+    """
+    source = str(path) if path is not None else "<defaults>"
+    raw: dict[str, Any] = {}
+    if path is not None:
+        try:
+            raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"{source}: no such config file") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{source}: cannot read: {exc}") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{source}: not valid TOML: {exc}") from None
+    overridden = _apply_env(raw, model, os.environ if environ is None else environ)
+    try:
+        return msgspec.convert(raw, model, strict=False)
+    except msgspec.ValidationError as exc:
+        raise ConfigError(_explain(source, raw, explain(str(exc)), overridden)) from None
+
+
+def _apply_env(
+    raw: dict[str, Any], model: type[msgspec.Struct], environ: Mapping[str, str]
+) -> set[str]:
+    """Copy ``WARDWATCH_<SECTION>_<KEY>`` values into ``raw``; return the dotted keys set."""
+    overridden: set[str] = set()
+    for section_field in msgspec.structs.fields(model):
+        section_type = section_field.type
+        if not (isinstance(section_type, type) and issubclass(section_type, msgspec.Struct)):
+            continue
+        for key_field in msgspec.structs.fields(section_type):
+            value = environ.get(env_name(section_field.encode_name, key_field.encode_name))
+            if value is None:
+                continue
+            section = raw.setdefault(section_field.encode_name, {})
+            if isinstance(section, dict):
+                section[key_field.encode_name] = value
+                overridden.add(f"{section_field.encode_name}.{key_field.encode_name}")
+    return overridden
+
+
+_AT = re.compile(r"^(?P<what>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.S)
+
+
+def _explain(source: str, raw: dict[str, Any], message: str, overridden: set[str]) -> str:
+    """Turn msgspec's ``Expected `int`, got `str` - at `$.agent.interval_s``` into a fix."""
+    match = _AT.match(message)
+    what = match.group("what") if match else message
+    path = (match.group("path") or "") if match else ""
+    key = path.lstrip(".")
+    if not key:
+        return f"{source}: {what}"
+    value: Any = raw
+    for part in re.split(r"\.|\[|\]", key):
+        if part and isinstance(value, dict):
+            value = value.get(part)
+    origin = ""
+    if key in overridden:
+        section, _, name = key.partition(".")
+        origin = f" (from environment variable {env_name(section, name)})"
+    shown = "" if value is None or isinstance(value, dict) else f" = {value!r}"
+    return f"{source}: key {key}{shown}{origin}: {what}"

@@ -1,0 +1,409 @@
+"""The wire contract: every message that crosses MQTT, its topics and its schema version.
+
+One module, imported by the agent and the collector alike, so both ends agree by construction.
+It imports neither psutil nor paho: the collector and tests use it without the agent's runtime.
+
+Run ``python -m wardwatch.contract.wire`` to print the JSON Schema that ``wire.schema.json`` beside
+this module holds.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import uuid
+from datetime import UTC, date, datetime
+from typing import Annotated, Any, Final, Literal
+
+import msgspec
+from msgspec import Meta, Struct
+
+SCHEMA_VERSION: Final = 1
+"""Bumped only on a breaking change; the collector refuses messages of another version."""
+
+TOPIC_ROOT: Final = f"wardwatch/v{SCHEMA_VERSION}"
+MAX_PAYLOAD_BYTES: Final = 256 * 1024
+"""Default ceiling on one message; a report of a busy VC machine is a few kB."""
+
+Kind = Literal["report", "inventory", "status", "ack"]
+KINDS: Final[tuple[Kind, ...]] = ("report", "inventory", "status", "ack")
+
+# Labels become InfluxDB tags. Line protocol cannot hold a control character in a tag, and
+# InfluxDB 1.x cannot store a tag value that ends in a backslash (the parser reads "\," or "\ "
+# as an escape whatever precedes it; measured on 1.6.7). Refusing both here gives the agent a
+# clear error at start instead of a point the database rejects later.
+_LABEL_RE = r"^[^\x00-\x1f\x7f]*[^\x00-\x1f\x7f\\]$"
+# An agent id is also an MQTT topic level and username: no '/', '+' or '#'.
+_AGENT_ID_RE = r"^[^\x00-\x1f\x7f/+#]*[^\x00-\x1f\x7f/+#\\]$"
+_AGENT_ID_OR_EMPTY_RE = "^$|" + _AGENT_ID_RE
+_TEXT_RE = r"^[^\x00-\x1f\x7f]*$"
+_MESSAGE_ID_RE = r"^[0-9A-Za-z._-]+$"
+
+Label = Annotated[
+    str,
+    Meta(
+        min_length=1,
+        max_length=64,
+        pattern=_LABEL_RE,
+        description="A tag value: no control characters, not ending in a backslash.",
+    ),
+]
+AgentId = Annotated[
+    str,
+    Meta(
+        min_length=1,
+        max_length=64,
+        pattern=_AGENT_ID_RE,
+        description="Unique agent id, also its MQTT username and topic level: "
+        "no control characters, '/', '+', '#', nor a trailing backslash.",
+    ),
+]
+AgentIdOrEmpty = Annotated[str, Meta(max_length=64, pattern=_AGENT_ID_OR_EMPTY_RE)]
+"""A configured agent id, where empty means "derive it from the hostname"."""
+Text = Annotated[str, Meta(max_length=512, pattern=_TEXT_RE, description="Free text, one line.")]
+MessageId = Annotated[str, Meta(min_length=1, max_length=64, pattern=_MESSAGE_ID_RE)]
+Timestamp = Annotated[datetime, Meta(tz=True, description="RFC 3339 time with a zone.")]
+Percent = Annotated[float, Meta(ge=0, le=100)]
+NonNegative = Annotated[float, Meta(ge=0)]
+
+
+_PATTERN_HINTS: Final = {
+    _LABEL_RE: "text without control characters, not ending in a backslash",
+    _AGENT_ID_RE: "an id without control characters, '/', '+', '#' or a trailing backslash",
+    _AGENT_ID_OR_EMPTY_RE: "empty, or an id without control characters, '/', '+', '#' or a "
+    "trailing backslash",
+    _TEXT_RE: "one line of text without control characters",
+    _MESSAGE_ID_RE: "an id of letters, digits, '.', '_' or '-'",
+}
+
+
+def explain(error: str) -> str:
+    """Replace the regular expressions in a validation error by what they mean to a person."""
+    for pattern, hint in _PATTERN_HINTS.items():
+        error = error.replace(f"`str` matching regex {pattern!r}", hint)
+    return error
+
+
+_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]+")
+
+
+def one_line(text: str, limit: int = 500) -> str:
+    """``text`` made valid as Text: control characters become spaces, cut at ``limit``."""
+    return _CONTROL_CHARS.sub(" ", text)[:limit]
+
+
+def now() -> datetime:
+    """The current time, timezone-aware in UTC, as every message carries it."""
+    return datetime.now(UTC)
+
+
+def new_message_id() -> str:
+    """A fresh message id; resending a message keeps its id, so acks and points stay stable."""
+    return uuid.uuid4().hex
+
+
+class Identity(Struct, frozen=True, kw_only=True):
+    """Who sent a message; these become the InfluxDB tags of every point it yields."""
+
+    agent: AgentId
+    site: Label
+    role: Label
+    device_class: Label
+
+
+class HostFacts(Struct, frozen=True, kw_only=True, tag="host", tag_field="kind"):
+    """What the ``host`` probe measured: identity of the OS, uptime and resource use."""
+
+    hostname: Text
+    os_name: Text
+    os_version: Text
+    os_build: Text
+    boot_time: Timestamp
+    uptime_s: NonNegative
+    cpu_pct: Percent
+    cpu_count: Annotated[int, Meta(ge=1)]
+    mem_total_mb: NonNegative
+    mem_used_pct: Percent
+    disk_total_gb: NonNegative
+    disk_used_pct: Percent
+
+
+class Disk(Struct, frozen=True, kw_only=True):
+    """One disk as smartctl reads it; its power-on hours are evidence of the machine's age."""
+
+    device: Text
+    protocol: Text = ""
+    model: Text = ""
+    serial: Text = ""
+    power_on_hours: Annotated[int, Meta(ge=0)]
+
+
+class MachineFacts(Struct, frozen=True, kw_only=True, tag="machine", tag_field="kind"):
+    """What the machine is, and the evidence of its age: everything its lifecycle verdicts need.
+
+    Carried by the inventory and, as a fact, by every report, so any collector can judge a
+    machine from the message in hand, keeping no state. Empty text and None mean unknown.
+    """
+
+    hostname: Text
+    os_name: Text
+    os_version: Text
+    os_build: Text
+    os_edition: Text = ""
+    """Windows edition as the OS names it (``Professional``, ``EnterpriseS``...); decides
+    the end of support together with the build."""
+    os_installed: date | None = None
+    """When the OS was installed (a feature update or reinstall moves it forward)."""
+    manufacturer: Text = ""
+    model: Text = ""
+    serial: Text = ""
+    chassis: Text = ""
+    bios_vendor: Text = ""
+    bios_version: Text = ""
+    bios_date: date | None = None
+    hypervisor: Text = ""
+    """The hypervisor of a virtual machine (``VMware``, ``QEMU/KVM``...); "" for hardware."""
+    cpu: Text
+    """The processor's model name (SMBIOS, else the OS's)."""
+    cpu_count: Annotated[int, Meta(ge=1)]
+    memory_mb: NonNegative
+    disks: list[Disk] = msgspec.field(default_factory=list)
+    first_seen: date | None = None
+    """When the agent first ran on this machine (its state directory's first day)."""
+
+
+TargetKind = Literal["gateway", "dns", "hub", "mcu", "internet", "vc-endpoint", "service"]
+"""What a link target is: the ward's gateway, a DNS server, the city hub, the province's VC MCU,
+an Internet host, a hardware VC codec (no agent of its own) or a service (an HTTP(S) site)."""
+ProbeMethod = Literal["icmp", "tcp", "dns", "http"]
+Millis = Annotated[float, Meta(ge=0)]
+Port = Annotated[int, Meta(ge=1, le=65535)]
+
+
+class PortCheck(Struct, frozen=True, kw_only=True):
+    """One TCP port of a target: reachable (a connection was accepted) or why not."""
+
+    port: Port
+    open: bool
+    connect_ms: Millis | None = None
+    error: Text = ""
+    """``refused`` (the host answered: closed), ``timeout`` (filtered or down), or the OS error."""
+
+
+class LinkFacts(Struct, frozen=True, kw_only=True, tag="link", tag_field="kind"):
+    """One round of probes towards one target: RTT figures, jitter and loss, Smokeping-style.
+
+    RTT figures and jitter are None when no reply came back; ``error`` then says why (no route,
+    a DNS name that does not resolve, no ICMP rights and no TCP port to fall back on...).
+    """
+
+    target: Label
+    target_kind: TargetKind
+    host: Text
+    address: Text = ""
+    """The address probed (``host`` resolved)."""
+    method: ProbeMethod
+    sent: Annotated[int, Meta(ge=0)]
+    received: Annotated[int, Meta(ge=0)]
+    loss_pct: Percent
+    rtt_min_ms: Millis | None = None
+    rtt_avg_ms: Millis | None = None
+    rtt_median_ms: Millis | None = None
+    rtt_max_ms: Millis | None = None
+    jitter_ms: Millis | None = None
+    http_status: Annotated[int, Meta(ge=100, le=599)] | None = None
+    ports: list[PortCheck] = msgspec.field(default_factory=list)
+    """For a ``vc-endpoint``: each of its ports (H.323 1720, SIP 5060/5061, HTTPS 443)."""
+    error: Text = ""
+
+
+Fact = HostFacts | MachineFacts | LinkFacts
+"""One probe result, tagged by ``kind``. Later probes join this union."""
+
+
+class ProbeError(Struct, frozen=True, kw_only=True):
+    """A probe that failed this round; it travels in the report instead of stopping the agent."""
+
+    probe: Label
+    error: Text
+
+
+class Measured(Identity, frozen=True, kw_only=True):
+    """What a message that must be stored carries: an id to ack it by, and its times.
+
+    ``measured_at`` never changes; ``sent_at`` is renewed at each (re)publish, so the
+    collector can tell a clock's skew from a message's age.
+    """
+
+    v: Literal[1] = SCHEMA_VERSION
+    id: MessageId
+    measured_at: Timestamp
+    sent_at: Timestamp
+
+
+class Report(Measured, frozen=True, kw_only=True, tag="report", tag_field="type"):
+    """One periodic report: the facts every probe measured at ``measured_at``."""
+
+    interval_s: Annotated[int, Meta(ge=1, le=86400)]
+    agent_version: Label
+    outbox_depth: Annotated[int, Meta(ge=0)] = 0
+    """Messages waiting in the agent's outbox when this report was made."""
+    outbox_dropped: Annotated[int, Meta(ge=0)] = 0
+    """Messages the outbox has ever dropped at its size or age bound."""
+    facts: list[Fact] = msgspec.field(default_factory=list)
+    errors: list[ProbeError] = msgspec.field(default_factory=list)
+
+
+class Inventory(Measured, frozen=True, kw_only=True, tag="inventory", tag_field="type"):
+    """What the machine is: sent retained at start and whenever it changes (disk hours aside,
+    which grow every hour and travel in every report's machine fact)."""
+
+    machine: MachineFacts
+    missing: list[Text] = msgspec.field(default_factory=list)
+    """What could not be read (a truncated SMBIOS table, no smartctl...), for the operator."""
+
+
+class Status(Identity, frozen=True, kw_only=True, tag="status", tag_field="type"):
+    """Whether the agent is connected: ``online`` at connect, ``offline`` at stop or as its
+    last will (which the broker publishes with the ``sent_at`` of when it was armed)."""
+
+    v: Literal[1] = SCHEMA_VERSION
+    state: Literal["online", "offline"]
+    sent_at: Timestamp
+
+
+class Rejection(Struct, frozen=True, kw_only=True):
+    """A message the collector refused, and why; acked so the agent stops resending it."""
+
+    id: MessageId
+    reason: Text
+
+
+class Ack(Struct, frozen=True, kw_only=True, tag="ack", tag_field="type"):
+    """The collector's end-to-end ack: these messages are stored in InfluxDB (or refused)."""
+
+    v: Literal[1] = SCHEMA_VERSION
+    agent: AgentId
+    stored: list[MessageId] = msgspec.field(default_factory=list)
+    rejected: list[Rejection] = msgspec.field(default_factory=list)
+
+
+AgentMessage = Report | Inventory | Status
+Message = Report | Inventory | Status | Ack
+
+
+def topic(agent: str, kind: Kind) -> str:
+    """The topic an agent's message of ``kind`` travels on."""
+    return f"{TOPIC_ROOT}/{agent}/{kind}"
+
+
+def subscription(kind: Kind, share_group: str = "") -> str:
+    """The wildcard filter for every agent's ``kind``, shared across a group when one is given."""
+    base = f"{TOPIC_ROOT}/+/{kind}"
+    return f"$share/{share_group}/{base}" if share_group else base
+
+
+class WireError(ValueError):
+    """A message that cannot be accepted. ``code`` is a short, countable reason."""
+
+    def __init__(self, code: str, detail: str) -> None:
+        super().__init__(f"{code}: {detail}")
+        self.code = code
+        self.detail = detail
+
+
+def parse_topic(name: str) -> tuple[str, Kind]:
+    """Split a wardwatch topic into (agent id, kind); raise WireError for any other topic."""
+    parts = name.split("/")
+    if len(parts) != 4 or f"{parts[0]}/{parts[1]}" != TOPIC_ROOT or not parts[2]:
+        raise WireError("topic", f"not a {TOPIC_ROOT}/<agent>/<kind> topic: {name!r}")
+    kind = parts[3]
+    if kind not in KINDS:
+        raise WireError("topic", f"unknown message kind {kind!r} in topic {name!r}")
+    return parts[2], kind
+
+
+_encoder = msgspec.json.Encoder()
+_decoders: dict[str, msgspec.json.Decoder[Message]] = {
+    "report": msgspec.json.Decoder(Report),
+    "inventory": msgspec.json.Decoder(Inventory),
+    "status": msgspec.json.Decoder(Status),
+    "ack": msgspec.json.Decoder(Ack),
+}
+
+
+def encode(message: Measured | Status | Ack) -> bytes:
+    """Serialise a message to its JSON payload."""
+    return _encoder.encode(message)
+
+
+def decode(topic_name: str, payload: bytes, *, max_bytes: int = MAX_PAYLOAD_BYTES) -> Message:
+    """Decode and validate a payload received on ``topic_name``.
+
+    Raises WireError with a countable code: ``oversized``, ``malformed`` (not JSON),
+    ``version`` (another schema version), ``invalid`` (schema violation), ``topic`` or
+    ``spoofed`` (the payload's agent differs from the topic's, which the broker's ACL vouches
+    for).
+    """
+    if len(payload) > max_bytes:
+        raise WireError("oversized", f"{len(payload)} bytes, limit {max_bytes}")
+    agent, kind = parse_topic(topic_name)
+    try:
+        message = _decoders[kind].decode(payload)
+    except msgspec.ValidationError as exc:
+        raise _classify(payload, exc) from None
+    except msgspec.DecodeError as exc:
+        raise WireError("malformed", str(exc)) from None
+    if message.agent != agent:
+        raise WireError("spoofed", f"payload agent {message.agent!r} on topic of {agent!r}")
+    return message
+
+
+def _classify(payload: bytes, exc: msgspec.ValidationError) -> WireError:
+    """Tell a message from another schema version apart from a broken one."""
+    try:
+        version = msgspec.json.decode(payload).get("v")
+    except (msgspec.DecodeError, AttributeError):
+        version = None
+    if isinstance(version, int) and version != SCHEMA_VERSION:
+        return WireError("version", f"schema version {version}, this collector reads 1")
+    return WireError("invalid", explain(str(exc)))
+
+
+def json_schema() -> dict[str, object]:
+    """The JSON Schema of every message type, as committed in ``agent/wire.schema.json``."""
+    schema: dict[str, object] = _cleaned(msgspec.json.schema(Message))
+    schema["$comment"] = (
+        f"wardwatch wire contract, schema version {SCHEMA_VERSION}; topics "
+        f"{TOPIC_ROOT}/<agent>/(report|inventory|status|ack). Generated by "
+        "`python -m wardwatch.contract.wire`; do not edit."
+    )
+    return schema
+
+
+def _cleaned(node: Any) -> Any:
+    """``node`` with every description dedented: msgspec before 0.23 kept a docstring's
+    indentation and later releases strip it, so the committed file must not depend on which."""
+    import inspect  # only for generating the schema file; the agent never needs it
+
+    if isinstance(node, dict):
+        return {
+            key: inspect.cleandoc(value)
+            if key == "description" and isinstance(value, str)
+            else _cleaned(value)
+            for key, value in node.items()
+        }
+    if isinstance(node, list):
+        return [_cleaned(item) for item in node]
+    return node
+
+
+def schema_text() -> str:
+    """The committed schema file's exact text."""
+    import json  # only for generating the schema file; the agent never needs it
+
+    return json.dumps(json_schema(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+if __name__ == "__main__":
+    sys.stdout.write(schema_text())

@@ -1,0 +1,274 @@
+"""How old is this machine? An estimate from every piece of evidence, with its source and why.
+
+Follows DESIGN.md ("Hardware age and lifecycle"). Evidence, best first: the asset register ›
+the SMBIOS BIOS release date › disk power-on hours › CPU generation › first seen. What each
+says about ``since`` (when the machine entered service):
+
+- register: the purchase date, as the city recorded it;
+- BIOS date: the machine existed then, but a BIOS update moves the date forward, so it is an
+  upper bound on the original date;
+- disk hours: the disk has been powered on that long, so ``since <= now - hours`` (a lower
+  bound on age; an office PC is on far fewer hours than the calendar has);
+- CPU launch year: the machine cannot predate its processor (a lower bound on ``since``),
+  and no update moves it;
+- OS install date and first seen: the machine existed when its OS was installed and when the
+  agent first ran on it (upper bounds on ``since``; a reinstall or a feature update moves the
+  install date forward, so the older of the two is taken).
+
+Rules, in order (``GAP`` = ``BIOS_UPDATE_GAP_YEARS``, how long after a CPU series' last launch
+a new machine could still ship with it):
+
+1. Register purchase date (not in the future): **high**; **medium** if the CPU launched in a
+   later year than the purchase (one of the two is wrong, the register is still preferred).
+2. BIOS date, ignored when the machine is virtual (a VM's BIOS says nothing about the
+   hardware), in the future, or more than a year before the CPU's launch (implausible).
+   a. If the CPU's series was last launched more than GAP years before the BIOS date, the BIOS
+      was likely updated: take the older bound, the CPU launch year — **medium**.
+   b. Otherwise the BIOS date — **high** when the CPU corroborates it (launched at most GAP
+      years before), **medium** when the CPU is unknown.
+   c. Disk hours, OS install or first seen older than the BIOS date prove the machine older
+      than its BIOS (updated): the oldest of them is taken — **medium**.
+3. Disk hours (0 < hours <= ``MAX_PLAUSIBLE_HOURS``): ``now - hours`` — **medium** when the CPU
+   corroborates it (launched at most GAP years before), **low** when the CPU is unknown. If the
+   CPU launched more than GAP years before, the disk proves little (replaced, or rarely on):
+   the CPU launch year is taken — **low**. OS install or first seen, if older, is taken —
+   **low**.
+4. CPU launch year alone (its first day): **low**.
+5. OS install or first seen alone: **low**.
+
+With no evidence at all there is no estimate (None).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Final, Literal
+
+from msgspec import Struct
+
+from wardwatch.agent.probes.machine.smbios import Smbios
+from wardwatch.contract.wire import MachineFacts
+from wardwatch.rules import cpu_launch
+from wardwatch.rules.cpu_launch import CpuLaunch
+
+Confidence = Literal["high", "medium", "low"]
+Source = Literal["register", "bios", "disk", "cpu", "os_install", "first_seen"]
+
+BIOS_UPDATE_GAP_YEARS: Final = 2
+"""Machines ship with a CPU series for about two years after its last model's launch; a BIOS
+dated later than that was most likely updated after purchase."""
+
+MAX_PLAUSIBLE_HOURS: Final = 30 * 8766
+"""Thirty years always on; more is a corrupt SMART attribute, not a disk."""
+
+_DAYS_PER_YEAR: Final = 365.25
+
+
+class AgeEvidence(Struct, frozen=True, kw_only=True):
+    """Everything known about a machine's age; every item optional."""
+
+    purchase_date: date | None = None
+    """From the city's asset register (the collector matches it by serial or hostname)."""
+    bios_date: date | None = None
+    """``Smbios.bios_date``."""
+    virtual: bool = False
+    """A VM: its BIOS date is the hypervisor's, not the hardware's."""
+    power_on_hours: int | None = None
+    """The largest power-on hours of the machine's disks (the oldest disk)."""
+    cpu: CpuLaunch | None = None
+    os_installed: date | None = None
+    """When the OS was installed."""
+    first_seen: date | None = None
+    """When wardwatch first saw the machine."""
+
+
+class AgeEstimate(Struct, frozen=True, kw_only=True):
+    """When the machine entered service, how many years ago, from what, and how sure."""
+
+    since: date
+    years: float
+    source: Source
+    confidence: Confidence
+    reason: str
+
+
+def evidence_of(machine: MachineFacts, purchase_date: date | None = None) -> AgeEvidence:
+    """The evidence a machine's facts hold (the agent's CLI and the collector both ask here);
+    ``purchase_date`` comes from the asset register, which only the collector reads."""
+    hours = [disk.power_on_hours for disk in machine.disks if disk.power_on_hours]
+    return AgeEvidence(
+        purchase_date=purchase_date,
+        bios_date=machine.bios_date,
+        virtual=bool(machine.hypervisor),
+        # The oldest disk is the best lower bound: a replaced disk is younger than the PC.
+        power_on_hours=max(hours) if hours else None,
+        cpu=cpu_launch.launch(machine.cpu) if machine.cpu else None,
+        os_installed=machine.os_installed,
+        first_seen=machine.first_seen,
+    )
+
+
+# Each hypervisor with the SMBIOS fields that betray it: every (field, needle) pair of a row
+# must appear in that field, case-insensitively. Values as the hypervisors write them
+# (systemd-detect-virt and virt-what look at the same strings).
+VIRTUAL_SIGNATURES: Final[tuple[tuple[str, tuple[tuple[str, str], ...]], ...]] = (
+    ("QEMU/KVM", (("manufacturer", "qemu"),)),
+    ("QEMU/KVM", (("product", "kvm"),)),
+    ("QEMU/KVM", (("bios_vendor", "seabios"), ("product", "standard pc"))),
+    ("QEMU/KVM", (("product", "openstack nova"),)),
+    ("VirtualBox", (("manufacturer", "innotek gmbh"),)),
+    ("VirtualBox", (("product", "virtualbox"),)),
+    ("VMware", (("manufacturer", "vmware"),)),
+    ("VMware", (("product", "vmware"),)),
+    ("Hyper-V", (("manufacturer", "microsoft corporation"), ("product", "virtual machine"))),
+    ("Xen", (("manufacturer", "xen"),)),
+    ("Xen", (("product", "hvm domu"),)),
+    ("Parallels", (("manufacturer", "parallels"),)),
+    ("Parallels", (("product", "parallels"),)),
+    ("Bochs", (("manufacturer", "bochs"),)),
+    ("Bochs", (("bios_vendor", "bochs"),)),
+    ("Amazon EC2", (("manufacturer", "amazon ec2"),)),
+    ("Amazon EC2", (("bios_version", "amazon"),)),
+    ("Google Compute Engine", (("product", "google compute engine"),)),
+)
+
+
+def detect_virtual(smbios: Smbios) -> str:
+    """The hypervisor the SMBIOS strings name ("VMware", "Hyper-V"…), or "" for hardware."""
+    fields = {
+        "manufacturer": smbios.manufacturer.lower(),
+        "product": smbios.product.lower(),
+        "bios_vendor": smbios.bios_vendor.lower(),
+        "bios_version": smbios.bios_version.lower(),
+    }
+    for name, needles in VIRTUAL_SIGNATURES:
+        if all(needle in fields[field] for field, needle in needles):
+            return name
+    return ""
+
+
+def _launch(cpu: CpuLaunch) -> date:
+    return date(cpu.year, 1, 1)
+
+
+def _cpu_text(cpu: CpuLaunch) -> str:
+    years = str(cpu.year) if cpu.year == cpu.year_to else f"{cpu.year}-{cpu.year_to}"
+    return f"CPU {cpu.family} launched {years}"
+
+
+def _bios_trusted(evidence: AgeEvidence, today: date, notes: list[str]) -> date | None:
+    """The BIOS date if it can say anything about the hardware; why not in ``notes``."""
+    bios, cpu = evidence.bios_date, evidence.cpu
+    if bios is None:
+        return None
+    if evidence.virtual:
+        notes.append(f"BIOS date {bios} ignored: a virtual machine's BIOS is the hypervisor's")
+        return None
+    if bios > today:
+        notes.append(f"BIOS date {bios} ignored: in the future")
+        return None
+    if cpu is not None and bios.year < cpu.year - 1:
+        notes.append(f"BIOS date {bios} ignored: implausibly before the {_cpu_text(cpu)}")
+        return None
+    return bios
+
+
+def _disk_bound(evidence: AgeEvidence, now: datetime, notes: list[str]) -> date | None:
+    """``now - hours`` if the hours are plausible; why not in ``notes``."""
+    hours = evidence.power_on_hours
+    if hours is None:
+        return None
+    if not 0 < hours <= MAX_PLAUSIBLE_HOURS:
+        notes.append(f"disk power-on hours {hours} ignored: implausible")
+        return None
+    return (now - timedelta(hours=hours)).date()
+
+
+def estimate(evidence: AgeEvidence, now: datetime) -> AgeEstimate | None:
+    """Estimate the machine's age by the rules of the module docstring; None without evidence."""
+    today = now.date()
+    notes: list[str] = []
+    cpu = evidence.cpu
+
+    def result(since: date, source: Source, confidence: Confidence, why: str) -> AgeEstimate:
+        years = max(0.0, round((today - since).days / _DAYS_PER_YEAR, 2))
+        reason = "; ".join([why, *notes])
+        return AgeEstimate(
+            since=since, years=years, source=source, confidence=confidence, reason=reason
+        )
+
+    purchase = evidence.purchase_date
+    if purchase is not None and purchase > today:
+        notes.append(f"register purchase date {purchase} ignored: in the future")
+        purchase = None
+    if purchase is not None:
+        if cpu is not None and cpu.year > purchase.year:
+            return result(
+                purchase,
+                "register",
+                "medium",
+                f"asset register purchase date, but the {_cpu_text(cpu)}, after it",
+            )
+        return result(purchase, "register", "high", "asset register purchase date")
+
+    bios = _bios_trusted(evidence, today, notes)
+    disk = _disk_bound(evidence, now, notes)
+    existed = _existed_by(evidence, today)
+    disk_text = f"disk powered on {evidence.power_on_hours} h, so in service by {disk}"
+
+    if bios is not None:
+        if cpu is not None and bios.year > cpu.year_to + BIOS_UPDATE_GAP_YEARS:
+            return result(
+                _launch(cpu),
+                "cpu",
+                "medium",
+                f"BIOS date {bios} is long after the {_cpu_text(cpu)}: the BIOS was likely "
+                "updated, so the older bound, the CPU launch year, is taken",
+            )
+        candidates: list[tuple[date, Source, str]] = [(disk, "disk", disk_text)] if disk else []
+        candidates += [existed] if existed is not None else []
+        older = min((c for c in candidates if c[0] < bios), default=None, key=lambda c: c[0])
+        if older is not None:
+            return result(
+                older[0],
+                older[1],
+                "medium",
+                f"{older[2]}, before the BIOS date {bios}: the BIOS was likely updated",
+            )
+        if cpu is not None:
+            return result(
+                bios, "bios", "high", f"BIOS release date, consistent with the {_cpu_text(cpu)}"
+            )
+        return result(bios, "bios", "medium", "BIOS release date (CPU launch year unknown)")
+
+    if disk is not None:
+        if existed is not None and existed[0] < disk:
+            return result(existed[0], existed[1], "low", f"{existed[2]}, before the {disk_text}")
+        if cpu is None:
+            return result(disk, "disk", "low", f"{disk_text} (a lower bound on age)")
+        if disk.year > cpu.year_to + BIOS_UPDATE_GAP_YEARS:
+            return result(
+                _launch(cpu),
+                "cpu",
+                "low",
+                f"{_cpu_text(cpu)}, long before the {disk_text}: the disk was likely replaced "
+                "or rarely on, so the older bound, the CPU launch year, is taken",
+            )
+        return result(disk, "disk", "medium", f"{disk_text}, consistent with the {_cpu_text(cpu)}")
+
+    if cpu is not None:
+        return result(_launch(cpu), "cpu", "low", f"{_cpu_text(cpu)} (the earliest possible)")
+    if existed is not None:
+        return result(existed[0], existed[1], "low", f"no other evidence: {existed[2]}")
+    return None
+
+
+def _existed_by(evidence: AgeEvidence, today: date) -> tuple[date, Source, str] | None:
+    """The older of the OS install date and first seen (ignoring future dates), with its
+    source and how to say it."""
+    found: list[tuple[date, Source, str]] = []
+    if evidence.os_installed is not None and evidence.os_installed <= today:
+        found.append((evidence.os_installed, "os_install", f"OS installed {evidence.os_installed}"))
+    if evidence.first_seen is not None and evidence.first_seen <= today:
+        found.append((evidence.first_seen, "first_seen", f"first seen {evidence.first_seen}"))
+    return min(found, default=None, key=lambda f: f[0])

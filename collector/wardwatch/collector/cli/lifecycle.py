@@ -1,0 +1,178 @@
+"""The fleet's lifecycle verdicts, one line per machine, worst first: ``wardwatch lifecycle``.
+
+Read from InfluxDB with InfluxQL (the latest ``hardware`` and ``os`` point of each machine),
+so the list shows what the collector decided, as the dashboards do. A machine that stopped
+reporting keeps its last verdict; ``as_of`` says which day that was.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import asdict, dataclass, fields
+from datetime import UTC, datetime
+from typing import Any
+
+from wardwatch.collector.influx.query import QueryClient, Row, latest
+from wardwatch.common.table import cell, columns
+from wardwatch.contract.catalogue import AGENT_TAGS
+
+HARDWARE_FIELDS = (
+    "lifecycle",
+    "rank",
+    "days_left",
+    "end_date",
+    "age_years",
+    "since",
+    "age_source",
+    "age_confidence",
+    "reason",
+    "policy",
+    "policy_class",
+    "manufacturer",
+    "model",
+    "serial",
+    "hypervisor",
+    "cpu_model",
+    "asset_line",
+)
+OS_FIELDS = ("support", "rank", "release", "name", "version", "build", "eol_date", "days_left")
+
+
+@dataclass(frozen=True)
+class MachineVerdict:
+    """One machine's latest verdicts, as the operator sees them."""
+
+    site: str
+    agent: str
+    role: str
+    device_class: str
+    as_of: str  # the day of the latest verdict (ISO)
+    lifecycle: str
+    days_left: int | None
+    end_date: str
+    age_years: float | None
+    since: str
+    age_source: str
+    age_confidence: str
+    reason: str
+    policy: str
+    manufacturer: str
+    model: str
+    serial: str
+    hypervisor: str
+    cpu_model: str
+    asset_line: int | None
+    os_support: str
+    os_release: str
+    os_name: str
+    os_eol_date: str
+    os_days_left: int | None
+    rank: int  # the worse of the two verdicts, worst highest
+
+
+def _latest(client: QueryClient, measurement: str, fields: tuple[str, ...], site: str) -> list[Row]:
+    return latest(client, measurement, fields, AGENT_TAGS, {"site": site})
+
+
+def fleet_verdicts(client: QueryClient, site: str = "") -> list[MachineVerdict]:
+    """Every machine's latest verdicts (of one site, if given), worst first."""
+    systems = {row.tags["agent"]: row for row in _latest(client, "os", OS_FIELDS, site)}
+    found: list[MachineVerdict] = []
+    for hw in _latest(client, "hardware", HARDWARE_FIELDS, site):
+        sw = systems.get(hw.tags["agent"], Row("os", {}))
+        at = datetime.fromtimestamp(int(hw.values["time"]) / 1e9, UTC).date().isoformat()
+        found.append(
+            MachineVerdict(
+                site=hw.tags.get("site", ""),
+                agent=hw.tags["agent"],
+                role=hw.tags.get("role", ""),
+                device_class=hw.tags.get("device_class", ""),
+                as_of=at,
+                lifecycle=hw.text("lifecycle", "unknown"),
+                days_left=hw.optional_int("days_left"),
+                end_date=hw.text("end_date"),
+                age_years=hw.optional_float("age_years"),
+                since=hw.text("since"),
+                age_source=hw.text("age_source"),
+                age_confidence=hw.text("age_confidence"),
+                reason=hw.text("reason"),
+                policy=hw.text("policy"),
+                manufacturer=hw.text("manufacturer"),
+                model=hw.text("model"),
+                serial=hw.text("serial"),
+                hypervisor=hw.text("hypervisor"),
+                cpu_model=hw.text("cpu_model"),
+                asset_line=hw.optional_int("asset_line"),
+                os_support=sw.text("support", "unknown"),
+                os_release=sw.text("release"),
+                os_name=f"{sw.text('name')} {sw.text('version')}".strip(),
+                os_eol_date=sw.text("eol_date"),
+                os_days_left=sw.optional_int("days_left"),
+                rank=max(hw.optional_int("rank") or 0, sw.optional_int("rank") or 0),
+            )
+        )
+    return sorted(found, key=_worst_first)
+
+
+def _worst_first(v: MachineVerdict) -> tuple[Any, ...]:
+    soonest = min((d for d in (v.days_left, v.os_days_left) if d is not None), default=1 << 30)
+    return (-v.rank, soonest, v.site, v.agent)
+
+
+def render_table(verdicts: list[MachineVerdict]) -> str:
+    """A plain-text table, one line per machine."""
+    header = (
+        "SITE",
+        "AGENT",
+        "HARDWARE",
+        "DAYS",
+        "AGE",
+        "SINCE (EVIDENCE)",
+        "MODEL",
+        "SERIAL",
+        "OS",
+        "SUPPORT",
+        "OS DAYS",
+        "AS OF",
+    )
+    rows = [
+        (
+            v.site,
+            v.agent,
+            v.lifecycle.upper() if v.lifecycle in ("overdue", "due") else v.lifecycle,
+            cell(v.days_left),
+            "-" if v.age_years is None else f"{v.age_years:.1f}y",
+            f"{v.since} ({v.age_source}, {v.age_confidence})" if v.since else "-",
+            " ".join(p for p in (v.manufacturer, v.model) if p)
+            + (f" [{v.hypervisor}]" if v.hypervisor else "")
+            or "-",
+            v.serial or "-",
+            v.os_release or v.os_name or "-",
+            v.os_support.upper() if v.os_support in ("overdue", "due") else v.os_support,
+            cell(v.os_days_left),
+            v.as_of,
+        )
+        for v in verdicts
+    ]
+    lines = columns(header, rows)
+    if not rows:
+        lines.append("(no machine has been judged yet: no agent has sent its machine facts)")
+    return "\n".join(lines)
+
+
+def render_csv(verdicts: list[MachineVerdict]) -> str:
+    """Every column, for a spreadsheet (the replacement budget request)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    names = [f.name for f in fields(MachineVerdict)]
+    writer.writerow(names)
+    for v in verdicts:
+        writer.writerow(["" if getattr(v, n) is None else getattr(v, n) for n in names])
+    return out.getvalue()
+
+
+def render_json(verdicts: list[MachineVerdict]) -> str:
+    """Every column, as a JSON list."""
+    return json.dumps([asdict(v) for v in verdicts], ensure_ascii=False, indent=2)

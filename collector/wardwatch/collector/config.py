@@ -1,0 +1,94 @@
+"""The collector's typed configuration; ``collector/collector.sample.toml`` documents every key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+import msgspec
+from msgspec import Meta, Struct
+
+from wardwatch.agent.config import MqttUrl
+from wardwatch.common import tomlconfig
+from wardwatch.contract import wire
+from wardwatch.rules.link_quality import Thresholds
+from wardwatch.rules.policy import DEFAULT_POLICY
+
+SAMPLE = Path(__file__).with_name("collector.sample.toml")
+
+HttpUrl = Annotated[str, Meta(pattern=r"^https?://[^/]+/?$")]
+Name = Annotated[str, Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")]
+
+
+class MqttSection(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """``[mqtt]``: the broker, the collector's identity and its persistent session."""
+
+    url: MqttUrl = "mqtt://127.0.0.1:1883"
+    username: str = ""
+    password: str = ""
+    ca_file: str = ""
+    client_id: Name = "wardwatch-collector-1"
+    share_group: Name = "wardwatch"
+    keepalive_s: Annotated[int, Meta(ge=5, le=3600)] = 60
+    session_expiry_s: Annotated[int, Meta(ge=60)] = 3600
+    max_payload_bytes: Annotated[int, Meta(ge=1024)] = wire.MAX_PAYLOAD_BYTES
+
+
+class InfluxSection(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """``[influx]``: where points go, through the v1 or the v2 write API."""
+
+    url: HttpUrl = "http://127.0.0.1:8086"
+    api: Literal["v1", "v2"] = "v1"
+    database: str = "wardwatch"
+    username: str = ""
+    password: str = ""
+    create_database: bool = True
+    org: str = ""
+    bucket: str = ""
+    token: str = ""
+    timeout_s: Annotated[float, Meta(gt=0, le=300)] = 10.0
+
+    def __post_init__(self) -> None:
+        if self.api == "v1" and not self.database:
+            raise ValueError('api = "v1" needs database = "<name>"')
+        if self.api == "v2" and not (self.org and self.bucket):
+            raise ValueError('api = "v2" needs org = "<org>" and bucket = "<bucket>"')
+
+
+class BatchSection(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """``[batch]``: a batch is written when it holds this many points, or is this old."""
+
+    max_points: Annotated[int, Meta(ge=1, le=1_000_000)] = 5000
+    max_delay_s: Annotated[float, Meta(gt=0, le=60)] = 1.0
+
+
+class ClockSection(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """``[clock]``: how far an agent's clock may be off before its timestamps are corrected."""
+
+    max_skew_s: Annotated[float, Meta(gt=0)] = 300.0
+
+
+class LifecycleSection(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """``[lifecycle]``: the policy, the OS end-of-support table and the asset register."""
+
+    policy: Annotated[str, Meta(min_length=1)] = DEFAULT_POLICY
+    os_table: str = ""
+    asset_register: str = ""
+    check_every_s: Annotated[float, Meta(gt=0, le=86400)] = 30.0
+
+
+class CollectorConfig(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """The whole collector configuration."""
+
+    mqtt: MqttSection = msgspec.field(default_factory=MqttSection)
+    influx: InfluxSection = msgspec.field(default_factory=InfluxSection)
+    batch: BatchSection = msgspec.field(default_factory=BatchSection)
+    clock: ClockSection = msgspec.field(default_factory=ClockSection)
+    lifecycle: LifecycleSection = msgspec.field(default_factory=LifecycleSection)
+    thresholds: dict[wire.TargetKind, Thresholds] = msgspec.field(default_factory=dict)
+    """Per target kind, link-quality limits overriding the defaults of agent/links/quality.py."""
+
+
+def load(path: Path | None) -> CollectorConfig:
+    """Load the collector config from ``path`` and the environment; raise ConfigError if bad."""
+    return tomlconfig.load(path, CollectorConfig)

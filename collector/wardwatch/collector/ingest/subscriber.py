@@ -1,0 +1,124 @@
+"""The collector's MQTT side: a persistent session on shared subscriptions, manual acks."""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from paho.mqtt.subscribeoptions import SubscribeOptions
+
+from wardwatch.collector.config import MqttSection
+from wardwatch.common.mqtt import Connection
+from wardwatch.contract import wire
+
+log = logging.getLogger("wardwatch.collector.mqtt")
+
+AGENT_KINDS: tuple[wire.Kind, ...] = ("report", "inventory", "status")
+
+RECEIVE_MAXIMUM = 20_000
+"""Unacknowledged deliveries the broker may have in flight to this collector. Acks wait for the
+batch's write, so this must hold a whole batch (a report is about 2 points, a batch at most
+5,000 by default) with room for the next; paho and MQTT cap it below 65,535."""
+
+
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    """One MQTT delivery, and what is needed to acknowledge it later.
+
+    ``session`` numbers the connection it arrived on: a message id (``mid``) is only
+    meaningful within one connection, so an ack for an older one must not be sent.
+    ``connected_at`` is when that connection began (the clock-skew rule needs it).
+    """
+
+    topic: str
+    payload: bytes
+    mid: int
+    qos: int
+    received_at: datetime
+    session: int
+    connected_at: datetime
+
+
+class Subscriber:
+    """Receives agents' messages into a queue; acks each only when told to."""
+
+    def __init__(self, cfg: MqttSection, inbox: queue.Queue[Incoming]) -> None:
+        self.inbox = inbox
+        self.share_group = cfg.share_group
+        self.conn = Connection(
+            url=cfg.url,
+            client_id=cfg.client_id,
+            username=cfg.username,
+            password=cfg.password,
+            ca_file=cfg.ca_file,
+            keepalive_s=cfg.keepalive_s,
+            session_expiry_s=cfg.session_expiry_s,
+            manual_ack=True,
+            receive_maximum=RECEIVE_MAXIMUM,
+        )
+        self._session = 0
+        self._connected_at = wire.now()
+        self._lock = threading.Lock()
+        self.subscribed = threading.Event()
+        self.conn.client.on_message = self._on_message
+        self.conn.client.on_subscribe = self._on_subscribe
+        self.conn.when_connected(self._on_connected)
+
+    def start(self) -> None:
+        """Connect (and keep reconnecting) in the background."""
+        self.conn.start()
+
+    def stop(self) -> None:
+        """Disconnect; unacked messages stay with the broker for the next session."""
+        self.conn.stop()
+
+    def _on_connected(self) -> None:
+        with self._lock:
+            self._session += 1
+        self._connected_at = wire.now()
+        # retainHandling=2: no retained copies at subscribe time. Every message reaches us live
+        # or from the session queue (and inventories through the outbox as well); replaying the
+        # retained statuses at each (re)subscription would stamp a new "offline" point for
+        # every silent agent at every collector restart.
+        topics = [
+            (wire.subscription(kind, self.share_group), SubscribeOptions(qos=1, retainHandling=2))
+            for kind in AGENT_KINDS
+        ]
+        self.conn.client.subscribe(topics)
+        log.info("connected to %s, subscribing to %s", self.conn.address.url, topics)
+
+    def _on_subscribe(self, client: Any, userdata: Any, mid: Any, reasons: Any, props: Any) -> None:
+        failed = [str(reason) for reason in reasons if reason.is_failure]
+        if failed:
+            log.error("broker refused the subscriptions: %s", ", ".join(failed))
+        else:
+            log.info("subscribed; receiving agents' messages")
+            self.subscribed.set()
+
+    def _on_message(self, client: Any, userdata: Any, message: Any) -> None:
+        self.inbox.put(
+            Incoming(
+                message.topic,
+                bytes(message.payload),
+                message.mid,
+                message.qos,
+                wire.now(),
+                self._session,
+                self._connected_at,
+            )
+        )
+
+    def ack(self, incoming: Incoming) -> None:
+        """PUBACK one delivery, if its connection is still the current one."""
+        with self._lock:
+            current = incoming.session == self._session
+        if current and incoming.qos > 0:
+            self.conn.client.ack(incoming.mid, incoming.qos)
+
+    def publish_ack(self, ack: wire.Ack) -> None:
+        """Tell an agent which of its messages are stored (or refused)."""
+        self.conn.client.publish(wire.topic(ack.agent, "ack"), wire.encode(ack), qos=1)
