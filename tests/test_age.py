@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from wardwatch.agent.probes.machine import virtual
 from wardwatch.agent.probes.machine.smbios import Smbios
 from wardwatch.rules import age, cpu_launch
 from wardwatch.rules.age import AgeEstimate, AgeEvidence
@@ -275,11 +276,11 @@ def test_estimate_is_a_plain_struct() -> None:
     ],
 )
 def test_detect_virtual(smbios: Smbios, hypervisor: str) -> None:
-    assert age.detect_virtual(smbios) == hypervisor
+    assert virtual.detect_virtual(smbios) == hypervisor
 
 
 def test_every_virtual_signature_is_exercised() -> None:
-    assert {name for name, _ in age.VIRTUAL_SIGNATURES} == {
+    assert {name for name, _ in virtual.VIRTUAL_SIGNATURES} == {
         "QEMU/KVM",
         "VirtualBox",
         "VMware",

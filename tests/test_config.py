@@ -13,6 +13,7 @@ from tests.support import programs
 from wardwatch.agent import config as agent_config
 from wardwatch.collector import config as collector_config
 from wardwatch.common.tomlconfig import ConfigError, load
+from wardwatch.contract import wire
 
 
 def test_agent_sample_equals_defaults() -> None:
@@ -61,7 +62,7 @@ def test_environment_overrides_the_file(tmp_path: Path) -> None:
 
 
 def test_defaults_derive_id_and_username_from_hostname() -> None:
-    assert agent_config.hostname_id("TAN-AN PC#07") == "tan-an-pc-07"
+    assert wire.hostname_id("TAN-AN PC#07") == "tan-an-pc-07"
     cfg = load(None, agent_config.AgentConfig, {"WARDWATCH_AGENT_ID": "ea-tu-vc1"})
     assert cfg.agent_id == cfg.mqtt_username == "ea-tu-vc1"
 

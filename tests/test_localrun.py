@@ -16,8 +16,8 @@ from typing import IO
 import psutil
 
 from tests.support import programs, repo
-from wardwatch.agent.config import hostname_id
 from wardwatch.collector.devstack.localstack import free_port
+from wardwatch.contract import wire
 
 ROW_DEADLINE_S = 60.0
 STOP_DEADLINE_S = 60.0
@@ -41,7 +41,7 @@ def _pump(stream: IO[str], into: queue.Queue[str | None]) -> None:
 
 
 def test_localrun_shows_the_agent_then_stops_everything_on_sigint(tmp_path: Path) -> None:
-    agent_id = hostname_id(socket.gethostname())
+    agent_id = wire.hostname_id(socket.gethostname())
     # The id as a whole word of a status row, not as part of a longer name.
     agent_row = re.compile(rf"(?<![a-z0-9._-]){re.escape(agent_id)}(?![a-z0-9._-])")
     proc = subprocess.Popen(

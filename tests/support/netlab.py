@@ -3,8 +3,8 @@
 - ``veth``: a veth pair; loss is injected on the target side by an nftables rule that drops a
   random share of the packets (``numgen random mod 100 < N``).
 - ``impaired``: two TUN devices, one in each namespace, joined by a userspace relay (this
-  module run as ``python -m tests.support.netlab relay ...``) that delays each packet from the prober
-  to the target by ``delay_ms`` plus a uniform random ``±jitter_ms``. This kernel has neither
+  module run as ``python -m tests.support.netlab relay ...``) that delays each packet from the
+  prober to the target by ``delay_ms`` plus a uniform random ``±jitter_ms``. This kernel has neither
   netem nor NFQUEUE; a TUN relay is the impaired link we can build. Packets may overtake each
   other under jitter, as on a real path.
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import socket
 from pathlib import Path
 from typing import Annotated
@@ -12,12 +11,12 @@ from msgspec import Meta, Struct
 
 from wardwatch.agent import osinfo
 from wardwatch.common import tomlconfig
+from wardwatch.common.mqtt import MqttUrl
+from wardwatch.contract import wire
 from wardwatch.contract.wire import AgentIdOrEmpty, Label, Port, TargetKind, Text
 from wardwatch.rules.link_quality import Thresholds
 
 SAMPLE = Path(__file__).with_name("agent.sample.toml")
-
-MqttUrl = Annotated[str, Meta(pattern=r"^mqtts?://[^/]+$")]
 
 
 class AgentSection(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -101,18 +100,12 @@ class AgentConfig(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True)
     @property
     def agent_id(self) -> str:
         """The configured id, or one derived from this machine's hostname."""
-        return self.agent.id or hostname_id(socket.gethostname())
+        return self.agent.id or wire.hostname_id(socket.gethostname())
 
     @property
     def mqtt_username(self) -> str:
         """The MQTT username: the configured one, or the agent id as the broker's ACL expects."""
         return self.mqtt.username or self.agent_id
-
-
-def hostname_id(hostname: str) -> str:
-    """A valid agent id from a hostname: lower case, anything unusual replaced by '-'."""
-    cleaned = re.sub(r"[^a-z0-9._-]+", "-", hostname.lower()).strip("-")
-    return cleaned[:64] or "agent"
 
 
 def load(path: Path | None) -> AgentConfig:

@@ -6,12 +6,16 @@ import socket
 import ssl
 import threading
 import urllib.parse
-from typing import Any
+from typing import Annotated, Any
 
 import paho.mqtt.client as paho
+from msgspec import Meta
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
+
+MqttUrl = Annotated[str, Meta(pattern=r"^mqtts?://[^/]+$")]
+"""A broker's address in a config file: ``mqtt://host:port`` or ``mqtts://host:port``."""
 
 
 class BrokerAddress:

@@ -74,6 +74,10 @@ AGENT = Measurement(
     "the agent's own health, one point per report",
 )
 
+VC_ENDPOINT_CLASS = "vc-codec"
+"""The device class of an agentless videoconference endpoint in the fleet: its ``status``
+points carry it, with role ``vc-endpoint`` and the target's name as ``agent``."""
+
 STATUS = Measurement(
     "status",
     AGENT_TAGS,

@@ -92,6 +92,12 @@ def one_line(text: str, limit: int = 500) -> str:
     return _CONTROL_CHARS.sub(" ", text)[:limit]
 
 
+def hostname_id(hostname: str) -> str:
+    """A valid agent id from a hostname: lower case, anything unusual replaced by '-'."""
+    cleaned = re.sub(r"[^a-z0-9._-]+", "-", hostname.lower()).strip("-")
+    return cleaned[:64] or "agent"
+
+
 def now() -> datetime:
     """The current time, timezone-aware in UTC, as every message carries it."""
     return datetime.now(UTC)

@@ -8,8 +8,8 @@ from typing import Annotated, Literal
 import msgspec
 from msgspec import Meta, Struct
 
-from wardwatch.agent.config import MqttUrl
 from wardwatch.common import tomlconfig
+from wardwatch.common.mqtt import MqttUrl
 from wardwatch.contract import wire
 from wardwatch.rules.link_quality import Thresholds
 from wardwatch.rules.policy import DEFAULT_POLICY

@@ -6,8 +6,8 @@ import time
 from dataclasses import dataclass
 
 from wardwatch.collector.influx.query import QueryClient, Row, latest, quote_ident
-from wardwatch.collector.ingest.points import VC_ENDPOINT_CLASS
 from wardwatch.common.table import columns
+from wardwatch.contract.catalogue import VC_ENDPOINT_CLASS
 
 # An agent is silent, hence offline, after missing this many reports in a row.
 MISSED_REPORTS = 3

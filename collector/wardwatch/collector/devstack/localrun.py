@@ -20,7 +20,6 @@ from datetime import datetime
 from pathlib import Path
 from types import FrameType
 
-from wardwatch.agent.config import hostname_id
 from wardwatch.collector.devstack.localstack import (
     Influxd,
     ManagedProcess,
@@ -29,6 +28,7 @@ from wardwatch.collector.devstack.localstack import (
     port_is_free,
     toml_str,
 )
+from wardwatch.contract import wire
 
 DEFAULT_DIR = Path(".run")
 # Not 1883/8086: on a Debian machine `apt-get install mosquitto influxdb` also starts the
@@ -221,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
     run_dir.mkdir(parents=True, exist_ok=True)
     broker = Mosquitto(run_dir / "mosquitto", args.mqtt_port)
     database = Influxd(run_dir / "influxdb", args.influx_port)
-    agent_id = hostname_id(socket.gethostname())
+    agent_id = wire.hostname_id(socket.gethostname())
     agent_toml, collector_toml = write_configs(
         run_dir, agent_id, broker.url, database.url, args.interval_s
     )

@@ -25,6 +25,7 @@ from wardwatch.contract.catalogue import (
     LINK,
     OS,
     STATUS,
+    VC_ENDPOINT_CLASS,
     VC_PORT,
     Measurement,
 )
@@ -124,10 +125,6 @@ def link_points(
         port_values = {"open": int(port.open), "connect_ms": port.connect_ms, "error": port.error}
         points.append(make_point(VC_PORT, tags | {"port": str(port.port)}, port_values, at))
     return points
-
-
-VC_ENDPOINT_CLASS = "vc-codec"
-"""The device class of an agentless videoconference endpoint in the fleet."""
 
 
 def _endpoint_status(identity: wire.Identity, link: wire.LinkFacts, at: datetime) -> Point:

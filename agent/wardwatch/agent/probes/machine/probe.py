@@ -21,7 +21,7 @@ import psutil
 from msgspec import Struct
 
 from wardwatch.agent import osinfo
-from wardwatch.agent.probes.machine import smart, smbios
+from wardwatch.agent.probes.machine import smart, smbios, virtual
 from wardwatch.contract import wire
 from wardwatch.rules import age
 
@@ -79,7 +79,7 @@ def from_evidence(
         bios_vendor=_text(table.bios_vendor),
         bios_version=_text(table.bios_version),
         bios_date=table.bios_date,
-        hypervisor=age.detect_virtual(table),
+        hypervisor=virtual.detect_virtual(table),
         cpu=_text(cpu),
         cpu_count=max(1, cpu_count),
         memory_mb=float(table.memory_mb or memory_mb_fallback),
