@@ -13,7 +13,7 @@ import pytest
 
 from tests.support import programs
 from tests.support.helpers import RawClient, collector_config, running_collector, wait_until
-from wardwatch.agent import osinfo
+from wardwatch.agent import native
 from wardwatch.collector.cli.status import fleet_status
 from wardwatch.collector.config import InfluxSection
 from wardwatch.collector.devstack.localstack import Influxd, Mosquitto, free_port
@@ -152,8 +152,8 @@ def test_running_agent_reports_and_goes_offline(
         )
         assert life.returncode == 0, life.stderr
         (judged,) = json.loads(life.stdout)
-        assert (judged["agent"], judged["cpu_model"]) == (AGENT_ID, osinfo.cpu_model())
-        assert judged["os_name"].startswith(osinfo.os_identity().name)
+        assert (judged["agent"], judged["cpu_model"]) == (AGENT_ID, native.OS.cpu_model())
+        assert judged["os_name"].startswith(native.OS.os_identity().name)
         # The link round runs beside the reports; a later report carries it.
         wait_until(lambda: reader.query('SELECT count("state") FROM "link"'), what="a link round")
         links = subprocess.run(

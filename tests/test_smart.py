@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from wardwatch.agent import native
 from wardwatch.agent.probes.machine import smart
 from wardwatch.agent.probes.machine.smart import Disk, DiskReading, ScannedDevice
 
@@ -238,7 +239,7 @@ def test_scan_survives_a_hang_and_garbage(tmp_path: Path) -> None:
 
 def test_absent_binary_is_an_empty_result(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PATH", str(tmp_path))
-    assert smart.find_smartctl() is None
+    assert native.OS.smartctl() is None
     assert smart.scan().disks == []
     missing = smart.scan(str(tmp_path / "nowhere" / "smartctl"))
     assert missing.disks == []

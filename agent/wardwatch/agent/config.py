@@ -9,7 +9,7 @@ from typing import Annotated
 import msgspec
 from msgspec import Meta, Struct
 
-from wardwatch.agent import osinfo
+from wardwatch.agent import native
 from wardwatch.common import tomlconfig
 from wardwatch.common.mqtt import MqttUrl
 from wardwatch.contract import wire
@@ -50,7 +50,7 @@ class OutboxSection(Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tru
 
     def resolved_path(self) -> Path:
         """The configured file, or ``outbox.sqlite3`` in this OS's state directory."""
-        return Path(self.path) if self.path else osinfo.state_dir() / "outbox.sqlite3"
+        return Path(self.path) if self.path else native.OS.state_dir() / "outbox.sqlite3"
 
 
 class LinksSection(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

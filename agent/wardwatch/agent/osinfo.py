@@ -1,8 +1,7 @@
-"""Which operating system this is: chosen once from the per-OS module, never ``if platform``."""
+"""What the operating system says about itself, as each OS's module (``osinfo_linux``,
+``osinfo_windows``) reads it; ``wardwatch.agent.native`` chooses the module of this OS."""
 
 from __future__ import annotations
-
-import sys
 
 from msgspec import Struct
 
@@ -14,33 +13,3 @@ class OsIdentity(Struct, frozen=True, kw_only=True):
     version: str
     build: str
     edition: str = ""
-
-
-if sys.platform == "win32":
-    from wardwatch.agent.osinfo_windows import (
-        cpu_model,
-        installed_on,
-        os_identity,
-        state_dir,
-        system_disk,
-        uptime_s,
-    )
-else:
-    from wardwatch.agent.osinfo_linux import (
-        cpu_model,
-        installed_on,
-        os_identity,
-        state_dir,
-        system_disk,
-        uptime_s,
-    )
-
-__all__ = [
-    "OsIdentity",
-    "cpu_model",
-    "installed_on",
-    "os_identity",
-    "state_dir",
-    "system_disk",
-    "uptime_s",
-]

@@ -5,11 +5,12 @@ from __future__ import annotations
 import os
 import platform
 import shlex
+import shutil
 import time
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from wardwatch.agent import osinfo
+from wardwatch.agent.osinfo import OsIdentity
 
 OS_RELEASE = Path("/etc/os-release")
 CPUINFO = Path("/proc/cpuinfo")
@@ -33,13 +34,13 @@ def parse_os_release(text: str) -> dict[str, str]:
     return values
 
 
-def os_identity() -> osinfo.OsIdentity:
+def os_identity() -> OsIdentity:
     """Distribution name and version from os-release; the kernel release as the build."""
     try:
         release = parse_os_release(OS_RELEASE.read_text(encoding="utf-8", errors="replace"))
     except OSError:
         release = {}
-    return osinfo.OsIdentity(
+    return OsIdentity(
         name=release.get("NAME", platform.system()),
         version=release.get("VERSION_ID", ""),
         build=platform.release(),
@@ -88,6 +89,11 @@ def state_dir() -> Path:
         return Path("/var/lib/wardwatch")
     base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
     return Path(base) / "wardwatch"
+
+
+def smartctl() -> str | None:
+    """smartmontools' ``smartctl`` on PATH (Debian: ``apt-get install smartmontools``)."""
+    return shutil.which("smartctl")
 
 
 def uptime_s() -> float:

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 import time
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Final
 
-from wardwatch.agent import osinfo
+from wardwatch.agent.osinfo import OsIdentity
 
 # The first build of Windows 11; below it, a "10.0" kernel is Windows 10.
 WINDOWS_11_FIRST_BUILD = 22000
 
 
-def identity_from(major: int, minor: int, build: int, edition: str) -> osinfo.OsIdentity:
+def identity_from(major: int, minor: int, build: int, edition: str) -> OsIdentity:
     """Name the Windows release from the kernel version numbers the API reports."""
     if (major, minor) == (10, 0):
         version = "11" if build >= WINDOWS_11_FIRST_BUILD else "10"
@@ -27,10 +29,10 @@ def identity_from(major: int, minor: int, build: int, edition: str) -> osinfo.Os
     else:
         version = f"{major}.{minor}"
     name = f"Windows {edition}".strip() if edition else "Windows"
-    return osinfo.OsIdentity(name=name, version=version, build=str(build), edition=edition)
+    return OsIdentity(name=name, version=version, build=str(build), edition=edition)
 
 
-def os_identity() -> osinfo.OsIdentity:
+def os_identity() -> OsIdentity:
     """The running Windows, from ``sys.getwindowsversion`` and the edition platform reports."""
     import platform
 
@@ -53,6 +55,18 @@ def cpu_model() -> str:
     with winreg.OpenKey(winreg.HKEY_LOCAL_MACHINE, key_path) as key:
         value, _ = winreg.QueryValueEx(key, "ProcessorNameString")
     return str(value).strip()
+
+
+SMARTCTL: Final = Path(r"C:\Program Files\smartmontools\bin\smartctl.exe")
+"""Where smartmontools' Windows installer puts the binary; it is not always on PATH."""
+
+
+def smartctl() -> str | None:
+    """smartmontools' ``smartctl.exe``: on PATH, or where its installer puts it."""
+    found = shutil.which("smartctl")
+    if found is None and SMARTCTL.is_file():
+        found = str(SMARTCTL)
+    return found
 
 
 CURRENT_VERSION_KEY = r"SOFTWARE\Microsoft\Windows NT\CurrentVersion"

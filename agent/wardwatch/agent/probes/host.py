@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import psutil
 
-from wardwatch.agent.osinfo import os_identity, system_disk, uptime_s
+from wardwatch.agent.native import OS
 from wardwatch.contract.wire import Fact, HostFacts
 
 _MB = 1024 * 1024
@@ -21,8 +21,8 @@ class HostProbe:
     name = "host"
 
     def __init__(self) -> None:
-        self._os = os_identity()
-        self._disk = system_disk()
+        self._os = OS.os_identity()
+        self._disk = OS.system_disk()
         # The first cpu_percent() call only starts the measurement window; later calls report
         # the use since the previous one, i.e. over the whole reporting interval. (The first
         # report, and so --once, covers only the moments since start: a busy-looking spike
@@ -31,7 +31,7 @@ class HostProbe:
 
     def collect(self) -> list[Fact]:
         """One reading of the host's state."""
-        uptime = uptime_s()
+        uptime = OS.uptime_s()
         # Boot time on this machine's own wall clock, consistent with its other timestamps
         # (the collector corrects them together when that clock is off).
         boot = time.time() - uptime

@@ -17,8 +17,9 @@ from typing import Final
 
 import msgspec
 
+from wardwatch.agent import native
 from wardwatch.agent.config import LinksSection, TargetSection
-from wardwatch.agent.probes.links import dns, http, netinfo, netstats, pinger, tcp
+from wardwatch.agent.probes.links import dns, http, netstats, tcp
 from wardwatch.contract.wire import LinkFacts, PortCheck, ProbeMethod, TargetKind, one_line
 
 VC_PORTS: Final = (1720, 5060, 5061, 443)
@@ -36,8 +37,8 @@ def discovered(
     found = list(configured)
     missing: list[TargetKind] = []
     sources: tuple[tuple[TargetKind, bool, Callable[[], list[str]]], ...] = (
-        ("gateway", settings.gateway, netinfo.default_gateways),
-        ("dns", settings.dns, netinfo.dns_servers),
+        ("gateway", settings.gateway, native.NETWORK.default_gateways),
+        ("dns", settings.dns, native.NETWORK.dns_servers),
     )
     for kind, enabled, hosts in sources:
         if not enabled:
@@ -117,7 +118,7 @@ def measure(target: TargetSection, settings: LinksSection) -> LinkFacts:
     ports: list[PortCheck] = []
     if target.kind == "vc-endpoint":
         ports = [tcp.check_port(address, p, timeout) for p in target.ports or VC_PORTS]
-    echoed = pinger.ping(address, count, gap, timeout)
+    echoed = native.ICMP.ping(address, count, gap, timeout)
     if echoed is None:  # no ICMP rights
         method: ProbeMethod = "tcp"
         rtts, error = tcp.connect_round(address, _tcp_port(target, ports), count, gap, timeout)

@@ -9,7 +9,6 @@ report's ``machine`` fact carry it. ``wardwatch-agent inventory`` prints it with
 from __future__ import annotations
 
 import socket
-import sys
 import time
 from collections.abc import Callable
 from datetime import date, datetime
@@ -20,15 +19,10 @@ import msgspec
 import psutil
 from msgspec import Struct
 
-from wardwatch.agent import osinfo
+from wardwatch.agent import native, osinfo
 from wardwatch.agent.probes.machine import smart, smbios, virtual
 from wardwatch.contract import wire
 from wardwatch.rules import age
-
-if sys.platform == "win32":
-    from wardwatch.agent.probes.machine.smbios_windows import read as read_smbios
-else:
-    from wardwatch.agent.probes.machine.smbios_linux import read as read_smbios
 
 REFRESH_S: Final = 3600.0
 """How often the agent re-reads the machine: disk hours grow by one an hour, nothing else
@@ -94,11 +88,11 @@ def from_evidence(
 def read_this_machine(first_seen: date | None = None) -> Reading:
     """This machine's facts; ``first_seen`` is the agent's first day on it (from its outbox)."""
     return from_evidence(
-        read_smbios(),
+        native.SMBIOS.read(),
         hostname=socket.gethostname(),
-        os_identity=osinfo.os_identity(),
-        os_installed=osinfo.installed_on(),
-        cpu_fallback=osinfo.cpu_model(),
+        os_identity=native.OS.os_identity(),
+        os_installed=native.OS.installed_on(),
+        cpu_fallback=native.OS.cpu_model(),
         cpu_count=psutil.cpu_count() or 1,
         memory_mb_fallback=round(psutil.virtual_memory().total / 1024 / 1024, 1),
         disks=smart.scan(),

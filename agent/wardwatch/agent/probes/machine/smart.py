@@ -13,15 +13,13 @@ for every protocol that reports it, and, for NVMe, also
 
 from __future__ import annotations
 
-import shutil
 import subprocess
-import sys
-from pathlib import Path
 from typing import Any, Final
 
 import msgspec
 from msgspec import Struct
 
+from wardwatch.agent import native
 from wardwatch.contract.wire import Disk, one_line
 
 DEFAULT_TIMEOUT_S: Final = 20.0
@@ -29,9 +27,6 @@ DEFAULT_TIMEOUT_S: Final = 20.0
 
 MAX_OUTPUT_BYTES: Final = 1024 * 1024
 """smartctl's JSON for one disk is tens of kB; anything far larger is not its output."""
-
-# Where the smartmontools installer for Windows puts the binary; it is not always on PATH.
-WINDOWS_SMARTCTL: Final = Path(r"C:\Program Files\smartmontools\bin\smartctl.exe")
 
 
 class DiskReading(Struct, frozen=True, kw_only=True):
@@ -143,14 +138,6 @@ def parse_scan(text: str | bytes) -> tuple[list[ScannedDevice], str]:
     return found, ""
 
 
-def find_smartctl() -> str | None:
-    """The smartctl binary: on PATH, or where the Windows installer puts it."""
-    found = shutil.which("smartctl")
-    if found is None and sys.platform == "win32" and WINDOWS_SMARTCTL.is_file():
-        found = str(WINDOWS_SMARTCTL)
-    return found
-
-
 def _run(argv: list[str], timeout_s: float) -> tuple[bytes, str]:
     """smartctl's stdout, or a problem. Its exit status is a bit mask that is non-zero for
     many healthy-enough cases (e.g. an old error in the log), so the JSON decides, not it."""
@@ -167,7 +154,7 @@ def _run(argv: list[str], timeout_s: float) -> tuple[bytes, str]:
 
 def scan(binary: str | None = None, *, timeout_s: float = DEFAULT_TIMEOUT_S) -> SmartScan:
     """Every disk's power-on hours, by running smartctl; empty when smartctl is absent."""
-    smartctl = binary if binary is not None else find_smartctl()
+    smartctl = binary if binary is not None else native.OS.smartctl()
     if smartctl is None:
         return SmartScan(problems=["smartctl not installed"])
     output, problem = _run([smartctl, "--json", "--scan"], timeout_s)
