@@ -23,7 +23,8 @@ from wardwatch.collector.influx.lineproto import encode_all
 from wardwatch.collector.influx.query import QueryClient, Row
 from wardwatch.collector.influx.writer import V1Writer
 from wardwatch.collector.ingest.points import to_points
-from wardwatch.collector.simulator.fleet import LINK_KINDS, build_fleet, sample_reports
+from wardwatch.collector.simulator.fleet import LINK_KINDS, build_fleet
+from wardwatch.collector.simulator.readings import sample_reports
 from wardwatch.contract import wire
 from wardwatch.contract.catalogue import CATALOGUE
 from wardwatch.dashboards import alerts, build

@@ -22,7 +22,8 @@ from wardwatch.collector.devstack.localstack import Influxd, Mosquitto
 from wardwatch.collector.influx.lineproto import time_ns
 from wardwatch.collector.influx.query import QueryClient
 from wardwatch.collector.judgement.stage import Lifecycle
-from wardwatch.collector.simulator.fleet import build_fleet, machine_reading
+from wardwatch.collector.simulator.fleet import build_fleet
+from wardwatch.collector.simulator.readings import machine_reading
 from wardwatch.common.tomlconfig import ConfigError
 from wardwatch.contract import wire
 from wardwatch.rules.policy import DATA

@@ -16,7 +16,7 @@ from wardwatch.collector.devstack.localstack import Influxd, Mosquitto
 from wardwatch.collector.influx.query import QueryClient
 from wardwatch.collector.ingest.pipeline import Collector
 from wardwatch.collector.simulator.fleet import LINK_KINDS
-from wardwatch.collector.simulator.simulate import Simulator
+from wardwatch.collector.simulator.loop import Simulator
 
 
 def test_degraded_and_bad_links_are_exactly_the_expected_ones(

@@ -15,8 +15,9 @@ from wardwatch.collector.devstack.localstack import Mosquitto
 from wardwatch.collector.influx.lineproto import time_ns
 from wardwatch.collector.influx.query import QueryClient
 from wardwatch.collector.ingest.pipeline import Collector
+from wardwatch.collector.simulator.cli import load_config
 from wardwatch.collector.simulator.fleet import SITES, build_fleet, site_names
-from wardwatch.collector.simulator.simulate import Simulator, load_config
+from wardwatch.collector.simulator.loop import Simulator
 from wardwatch.contract import wire
 
 NOW = datetime(2026, 11, 2, 3, 0, tzinfo=UTC)

@@ -20,7 +20,8 @@ from wardwatch.collector.influx.lineproto import encode_all
 from wardwatch.collector.influx.writer import V1Writer
 from wardwatch.collector.ingest.points import to_points
 from wardwatch.collector.judgement.stage import Lifecycle
-from wardwatch.collector.simulator.fleet import build_fleet, sample_reports
+from wardwatch.collector.simulator.fleet import build_fleet
+from wardwatch.collector.simulator.readings import sample_reports
 
 BATCH_LINES = 5000
 WRITERS = 2

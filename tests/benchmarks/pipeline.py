@@ -34,7 +34,7 @@ from tests.benchmarks.common import (
 )
 from wardwatch.agent.config import MqttSection
 from wardwatch.collector.devstack.localstack import Influxd, Mosquitto, free_port
-from wardwatch.collector.simulator.simulate import Simulator
+from wardwatch.collector.simulator.loop import Simulator
 from wardwatch.contract import wire
 
 AGENTS = 1000

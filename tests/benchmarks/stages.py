@@ -15,7 +15,8 @@ from wardwatch.collector.config import LifecycleSection
 from wardwatch.collector.influx.lineproto import encode_all
 from wardwatch.collector.ingest.points import to_points
 from wardwatch.collector.judgement.stage import Lifecycle
-from wardwatch.collector.simulator.fleet import build_fleet, sample_reports
+from wardwatch.collector.simulator.fleet import build_fleet
+from wardwatch.collector.simulator.readings import sample_reports
 from wardwatch.contract import wire
 
 

@@ -7,7 +7,9 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from datetime import date
-from typing import Any
+from typing import Any, Literal
+
+import paho.mqtt.client as paho
 
 from wardwatch.agent import __version__
 from wardwatch.agent.config import AgentConfig
@@ -26,14 +28,25 @@ SESSION_EXPIRY_S = 86400
 TICK_S = 1.0
 
 
-class Agent:
-    """One agent process: its identity, its probes, its MQTT connection and its outbox.
+Committed = wire.Report | wire.Inventory
+"""A message the outbox holds until the collector acks it."""
+SettledHook = Callable[[wire.Ack, int], None]
+"""Told of each ack and how many of this agent's messages it settled."""
 
-    ``read_machine(first_seen)`` reads what the machine is (``agent.machine``); with it, every
+
+class Agent:
+    """One agent: its identity, its probes, its MQTT connection and its outbox.
+
+    ``read_machine(first_seen)`` reads what the machine is (``probes.machine``); with it, every
     report carries the machine fact and the retained inventory is sent at start and on change.
     ``once=True`` is the one-shot mode of ``--once``: it uses its own client id and leaves the
     retained status and inventory alone, so it can run beside the long-running agent of the
-    same machine.
+    same machine. ``on_settled(ack, removed)`` is called for every ack received.
+
+    ``run_forever`` and ``run_once`` are a whole agent's life. A host of many agents (the fleet
+    simulator) drives the same parts from its own loop instead: ``begin`` once, ``step`` when
+    its schedule says a report is due, ``flush`` for resends, ``say_offline`` at the end; it
+    owns the MQTT network (``conn``) and hears of acks through ``on_settled``.
     """
 
     def __init__(
@@ -43,6 +56,7 @@ class Agent:
         *,
         read_machine: Callable[[date], Reading] | None = None,
         once: bool = False,
+        on_settled: SettledHook | None = None,
     ) -> None:
         self.config = config
         self.id = config.agent_id
@@ -54,6 +68,7 @@ class Agent:
             max_age_s=config.outbox.max_age_days * 86400,
             resend_after_s=config.agent.resend_after_s,
         )
+        self._on_settled = on_settled
         self._report_bytes = 0  # the size of the last report, to make room for the next
         self.machine: MachineProbe | None = None
         self._inventoried: wire.MachineFacts | None = None  # what the last inventory said
@@ -81,11 +96,12 @@ class Agent:
         if not once:
             # The broker publishes this when the agent vanishes without saying goodbye.
             self.conn.client.will_set(
-                wire.topic(self.id, "status"), self._status("offline"), qos=1, retain=True
+                wire.topic(self.id, "status"), self.status_message("offline"), qos=1, retain=True
             )
 
-    def _status(self, state: str) -> bytes:
-        return wire.encode(wire.Status(**self.identity, state=state, sent_at=wire.now()))  # type: ignore[arg-type]
+    def status_message(self, state: Literal["online", "offline"]) -> bytes:
+        """The retained status payload saying ``state``, stamped now."""
+        return wire.encode(wire.Status(**self.identity, state=state, sent_at=wire.now()))
 
     def measure(self) -> wire.Report:
         """Run every probe once and wrap the result in a report."""
@@ -131,24 +147,43 @@ class Agent:
             missing=reading.missing,
         )
 
-    def queue_inventory(self) -> None:
-        """Commit and publish the inventory, retained, if it is new or changed."""
-        inventory = self.inventory()
-        if inventory is not None:
-            self.queue(inventory, retain=True)
-
-    def queue(self, message: wire.Report | wire.Inventory, *, retain: bool = False) -> None:
+    def queue(self, message: Committed, *, retain: bool = False) -> None:
         """Commit a message to the outbox, and publish it now if connected."""
         size = self.outbox.add(message, retain=retain)
         if isinstance(message, wire.Report):
             self._report_bytes = size
+        kind = type(message).__name__.lower()
+        measured_at = message.measured_at.isoformat()
         log.debug(
             "committed %s %s measured at %s",
-            type(message).__name__.lower(),
+            kind,
             message.id,
-            message.measured_at.isoformat(),
+            measured_at,
+            extra={
+                "event": "committed",
+                "kind": kind,
+                "id": message.id,
+                "measured_at": measured_at,
+            },
         )
         self.flush()
+
+    def begin(self) -> list[Committed]:
+        """What an agent does once at start, connected or not: commit the inventory (retained),
+        if the machine can be read. Returns what was committed."""
+        inventory = self.inventory()
+        if inventory is None:
+            return []
+        self.queue(inventory, retain=True)
+        return [inventory]
+
+    def step(self) -> list[Committed]:
+        """One reporting step, when the schedule says a report is due: measure and commit a
+        report, then the inventory if the machine changed (the report's machine probe may have
+        re-read it). Each is published at once if connected. Returns what was committed."""
+        report = self.measure()
+        self.queue(report)
+        return [report, *self.begin()]
 
     def flush(self) -> None:
         """Publish every due message, oldest first, each with a fresh ``sent_at``."""
@@ -158,12 +193,26 @@ class Agent:
             self.conn.client.publish(entry.topic, entry.payload, qos=1, retain=entry.retain)
             self.outbox.mark_sent(entry.id)
 
+    def say_offline(self) -> paho.MQTTMessageInfo | None:
+        """Publish the retained ``offline`` status, if connected (a clean disconnect afterwards
+        suppresses the last will); None when not connected."""
+        if not self.conn.connected.is_set():
+            return None
+        return self.conn.client.publish(
+            wire.topic(self.id, "status"), self.status_message("offline"), qos=1, retain=True
+        )
+
     def _on_connected(self) -> None:
-        log.info("connected to %s as %s", self.conn.address.url, self.id)
+        log.info(
+            "connected to %s as %s",
+            self.conn.address.url,
+            self.id,
+            extra={"event": "connected", "broker": self.conn.address.url},
+        )
         self.conn.client.subscribe(wire.topic(self.id, "ack"), qos=1)
         if not self.once:
             self.conn.client.publish(
-                wire.topic(self.id, "status"), self._status("online"), qos=1, retain=True
+                wire.topic(self.id, "status"), self.status_message("online"), qos=1, retain=True
             )
         self.outbox.mark_all_unsent()
         self.flush()
@@ -175,30 +224,29 @@ class Agent:
             log.warning("ignoring a bad message on %s: %s", message.topic, exc)
             return
         if isinstance(ack, wire.Ack):
-            self.outbox.settle(ack)
+            removed = self.outbox.settle(ack)
             for rejection in ack.rejected:
                 log.error("collector rejected message %s: %s", rejection.id, rejection.reason)
+            if self._on_settled is not None:
+                self._on_settled(ack, removed)
 
     def run_forever(self, stop: threading.Event) -> None:
         """Report every interval until ``stop`` is set; say goodbye as ``offline`` then."""
         self.conn.start()
-        self.queue_inventory()
+        self.begin()
         interval = self.config.agent.interval_s
         next_at = time.monotonic()
         while not stop.is_set():
             now = time.monotonic()
             if now >= next_at:
-                self.queue(self.measure())
-                self.queue_inventory()  # the report's machine probe may have re-read it
+                self.step()
                 # Skip missed slots (a suspended laptop) instead of reporting in a burst.
                 next_at = max(next_at + interval, now + interval / 2)
             self.flush()
             stop.wait(min(TICK_S, max(0.0, next_at - time.monotonic())))
-        if self.conn.connected.is_set():
-            info = self.conn.client.publish(
-                wire.topic(self.id, "status"), self._status("offline"), qos=1, retain=True
-            )
-            info.wait_for_publish(timeout=2)
+        goodbye = self.say_offline()
+        if goodbye is not None:
+            goodbye.wait_for_publish(timeout=2)
         self.conn.stop()
         log.info("stopped; %d message(s) wait in the outbox", self.outbox.depth())
         self.outbox.close()

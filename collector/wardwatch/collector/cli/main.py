@@ -16,7 +16,7 @@ from wardwatch.collector.cli.links import render_json as links_json
 from wardwatch.collector.cli.links import render_table as links_table
 from wardwatch.collector.cli.status import fleet_status, render_table
 from wardwatch.collector.influx.query import QueryClient, QueryError
-from wardwatch.collector.simulator import simulate
+from wardwatch.collector.simulator import cli as simulate
 from wardwatch.common.tomlconfig import ConfigError
 
 EXIT_FAILED = 1
