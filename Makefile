@@ -74,7 +74,7 @@ fmt: venv
 # schema: regenerate the JSON Schema of the wire format. Written to a temporary file first so a
 # failing generator does not leave an empty schema behind.
 schema: venv
-	$(BIN)/python -m wardwatch.contract.wire > agent/wardwatch/contract/wire.schema.json.tmp
+	$(BIN)/python -m wardwatch.contract.schema > agent/wardwatch/contract/wire.schema.json.tmp
 	mv agent/wardwatch/contract/wire.schema.json.tmp agent/wardwatch/contract/wire.schema.json
 
 # clean: local run data and tool caches (keeps .venv).

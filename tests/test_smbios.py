@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.support import smbios_builder as b
-from wardwatch.agent.probes.machine import smbios, smbios_linux, smbios_windows
+from wardwatch.agent.probes.machine import smbios, smbios_codes, smbios_linux, smbios_windows
 from wardwatch.agent.probes.machine.smbios import Cpu, MemoryDevice, Smbios
 
 I3_3220 = "Intel(R) Core(TM) i3-3220 CPU @ 3.30GHz"
@@ -202,9 +202,9 @@ def test_vendor_placeholders_become_empty() -> None:
     parsed = smbios.parse_dump(b.dump(WHITE_BOX))
     assert (parsed.manufacturer, parsed.product, parsed.serial) == ("", "", "")
     assert parsed.baseboard_product == "H61M-VS"
-    assert smbios.clean_string("  \xff\xff ") == ""
-    assert smbios.clean_string(" NONE ") == ""
-    assert smbios.clean_string(" OptiPlex 3010 ") == "OptiPlex 3010"
+    assert smbios_codes.clean_string("  \xff\xff ") == ""
+    assert smbios_codes.clean_string(" NONE ") == ""
+    assert smbios_codes.clean_string(" OptiPlex 3010 ") == "OptiPlex 3010"
 
 
 @pytest.mark.parametrize(
@@ -223,14 +223,14 @@ def test_vendor_placeholders_become_empty() -> None:
     ],
 )
 def test_bios_date(raw: str, expected: date | None) -> None:
-    assert smbios.parse_bios_date(raw) == expected
+    assert smbios_codes.parse_bios_date(raw) == expected
 
 
 def test_chassis_names() -> None:
-    assert smbios.chassis_name(3) == "Desktop"
-    assert smbios.chassis_name(10) == "Notebook"
-    assert smbios.chassis_name(35) == "Mini PC"
-    assert smbios.chassis_name(99) == "Unknown (99)"
+    assert smbios_codes.chassis_name(3) == "Desktop"
+    assert smbios_codes.chassis_name(10) == "Notebook"
+    assert smbios_codes.chassis_name(35) == "Mini PC"
+    assert smbios_codes.chassis_name(99) == "Unknown (99)"
 
 
 def test_uuid_before_2_6_is_not_byte_swapped() -> None:
@@ -344,7 +344,7 @@ def _first(records: list[tuple[int, dict[str, str]]], kind: int) -> dict[str, st
 
 def _text(value: str | None) -> str:
     # dmidecode prints an absent string (index 0) as "Not Specified": both mean "".
-    return smbios.clean_string(value or "")
+    return smbios_codes.clean_string(value or "")
 
 
 def _mhz(value: str) -> int | None:
@@ -581,7 +581,7 @@ def test_truncated_rsmb_buffer() -> None:
         "RSMB buffer: 2 bytes, shorter than its header",
         "table: empty",
         "table ended at offset 0 without end-of-table (type 127)",
-        *[f"type {k} ({n}): absent" for k, n in smbios._TYPE_NAMES.items()],
+        *[f"type {k} ({n}): absent" for k, n in smbios_codes.TYPE_NAMES.items()],
     ]
 
 

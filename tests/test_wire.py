@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import msgspec
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.support.factories import T0, identity, report
-from wardwatch.contract import wire
-
-SCHEMA_FILE = Path(wire.__file__).with_name("wire.schema.json")
+from wardwatch.contract import schema, wire
 
 labels = st.text(st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=64).filter(
     lambda s: not s.endswith("\\")
@@ -21,13 +17,13 @@ agent_ids = labels.filter(lambda s: not set(s) & set("/+#"))
 
 
 def test_committed_schema_is_current() -> None:
-    assert SCHEMA_FILE.read_text(encoding="utf-8") == wire.schema_text(), (
-        "agent/wire.schema.json is stale: run `make schema` and commit it"
+    assert schema.FILE.read_text(encoding="utf-8") == schema.text(), (
+        f"{schema.FILE} is stale: run `make schema` and commit it"
     )
 
 
 def test_schema_describes_every_message() -> None:
-    names = set(wire.json_schema()["$defs"])  # type: ignore[arg-type]
+    names = set(schema.json_schema()["$defs"])  # type: ignore[arg-type]
     assert {"Report", "Inventory", "Status", "Ack", "HostFacts"} <= names
 
 

@@ -2,9 +2,9 @@
 
 Linux gives the raw table in ``/sys/firmware/dmi/tables/DMI``, Windows the same bytes after a
 small header from ``GetSystemFirmwareTable('RSMB')``, and ``dmidecode --dump-bin`` writes them
-to a file; the per-OS readers (``agent.smbios_linux``, ``agent.smbios_windows``) only fetch
-bytes and call this module. It touches no OS facility and imports only the standard library
-and msgspec.
+to a file; the per-OS readers (``smbios_linux``, ``smbios_windows``) only fetch bytes and call
+this module. What the spec's codes and the vendors' strings mean is ``smbios_codes``. It touches
+no OS facility and imports only the standard library and msgspec.
 
 Firmware tables are often sloppy and sometimes damaged, so nothing here raises on bad input:
 the parser keeps what it could read and says in ``Smbios.missing`` what it could not, and why.
@@ -13,7 +13,6 @@ Field offsets and code tables follow the DMTF SMBIOS Reference Specification (DS
 
 from __future__ import annotations
 
-import re
 import struct
 import uuid as uuidlib
 from datetime import date
@@ -23,125 +22,9 @@ from typing import Final
 import msgspec
 from msgspec import Struct
 
+from wardwatch.agent.probes.machine import smbios_codes as codes
+
 END_OF_TABLE: Final = 127
-
-# Values vendors ship instead of leaving a string out; compared case-insensitively after
-# stripping. They say "unknown", so they become "" rather than a fake serial or product name.
-PLACEHOLDERS: Final[tuple[str, ...]] = (
-    "to be filled by o.e.m.",
-    "to be filled by o.e.m",
-    "default string",
-    "system serial number",
-    "system manufacturer",
-    "system product name",
-    "system version",
-    "base board serial number",
-    "chassis serial number",
-    "not specified",
-    "not applicable",
-    "not available",
-    "none",
-    "n/a",
-    "o.e.m.",
-    "oem",
-    "xxxxx",
-    "0123456789",
-    "123456789",
-)
-
-# DSP0134 table "System Enclosure or Chassis Types" (type 3, offset 05h, bits 6:0), spelled as
-# dmidecode prints them so that the cross-check tests can compare names directly.
-CHASSIS_TYPES: Final[dict[int, str]] = {
-    1: "Other",
-    2: "Unknown",
-    3: "Desktop",
-    4: "Low Profile Desktop",
-    5: "Pizza Box",
-    6: "Mini Tower",
-    7: "Tower",
-    8: "Portable",
-    9: "Laptop",
-    10: "Notebook",
-    11: "Hand Held",
-    12: "Docking Station",
-    13: "All In One",
-    14: "Sub Notebook",
-    15: "Space-saving",
-    16: "Lunch Box",
-    17: "Main Server Chassis",
-    18: "Expansion Chassis",
-    19: "Sub Chassis",
-    20: "Bus Expansion Chassis",
-    21: "Peripheral Chassis",
-    22: "RAID Chassis",
-    23: "Rack Mount Chassis",
-    24: "Sealed-case PC",
-    25: "Multi-system",
-    26: "CompactPCI",
-    27: "AdvancedTCA",
-    28: "Blade",
-    29: "Blade Enclosing",
-    30: "Tablet",
-    31: "Convertible",
-    32: "Detachable",
-    33: "IoT Gateway",
-    34: "Embedded PC",
-    35: "Mini PC",
-    36: "Stick PC",
-}
-
-# DSP0134 table "Memory Device - Type" (type 17, offset 12h).
-MEMORY_TYPES: Final[dict[int, str]] = {
-    0x01: "Other",
-    0x02: "Unknown",
-    0x03: "DRAM",
-    0x04: "EDRAM",
-    0x05: "VRAM",
-    0x06: "SRAM",
-    0x07: "RAM",
-    0x08: "ROM",
-    0x09: "Flash",
-    0x0A: "EEPROM",
-    0x0B: "FEPROM",
-    0x0C: "EPROM",
-    0x0D: "CDRAM",
-    0x0E: "3DRAM",
-    0x0F: "SDRAM",
-    0x10: "SGRAM",
-    0x11: "RDRAM",
-    0x12: "DDR",
-    0x13: "DDR2",
-    0x14: "DDR2 FB-DIMM",
-    0x18: "DDR3",
-    0x19: "FBD2",
-    0x1A: "DDR4",
-    0x1B: "LPDDR",
-    0x1C: "LPDDR2",
-    0x1D: "LPDDR3",
-    0x1E: "LPDDR4",
-    0x1F: "Logical non-volatile device",
-    0x20: "HBM",
-    0x21: "HBM2",
-    0x22: "DDR5",
-    0x23: "LPDDR5",
-    0x24: "HBM3",
-}
-
-_TYPE_NAMES: Final = {
-    0: "BIOS",
-    1: "system",
-    2: "baseboard",
-    3: "chassis",
-    4: "processor",
-    17: "memory device",
-}
-
-# A two-digit year (DSP0134 before 2.3 allowed mm/dd/yy) is read with a pivot: 80-99 → 19yy,
-# 00-79 → 20yy. The spec says "assume 19yy", but no SMBIOS firmware predates 1980, and
-# BIOSes of the 2000s that still wrote "yy" meant 20yy; dmidecode itself prints the string as
-# it is, so the raw string stays beside the parsed date.
-_TWO_DIGIT_YEAR_PIVOT: Final = 80
-_DATE_RE: Final = re.compile(r"^\s*(\d{1,2})/(\d{1,2})/(\d{2}|\d{4})\s*$")
 
 
 class Cpu(Struct, frozen=True, kw_only=True):
@@ -200,33 +83,6 @@ class EntryPoint(Struct, frozen=True, kw_only=True):
     structure_count: int | None
     """How many structures a 2.x table holds; None for 3.x, which only has a maximum size."""
     problems: list[str] = msgspec.field(default_factory=list)
-
-
-def clean_string(raw: str) -> str:
-    """Strip a firmware string and map vendor placeholders (and all-0xFF fill) to ""."""
-    text = raw.strip()
-    if not text or text.lower() in PLACEHOLDERS or set(text) <= {"\xff", " "}:
-        return ""
-    return text
-
-
-def parse_bios_date(raw: str) -> date | None:
-    """Read a BIOS release date in mm/dd/yyyy or mm/dd/yy; None for anything else."""
-    match = _DATE_RE.match(raw)
-    if match is None:
-        return None
-    month, day, year = int(match[1]), int(match[2]), int(match[3])
-    if len(match[3]) == 2:
-        year += 1900 if year >= _TWO_DIGIT_YEAR_PIVOT else 2000
-    try:
-        return date(year, month, day)
-    except ValueError:
-        return None
-
-
-def chassis_name(code: int) -> str:
-    """The spec's name for a chassis type code (lock bit already removed)."""
-    return CHASSIS_TYPES.get(code, f"Unknown ({code})")
 
 
 def _checksum_ok(data: bytes) -> bool:
@@ -339,7 +195,7 @@ class _Structure:
                 f"{len(self.strings)} referenced at field 0x{at:02X}"
             )
             return ""
-        return clean_string(self.strings[index - 1])
+        return codes.clean_string(self.strings[index - 1])
 
 
 def _decode(raw: bytes) -> str:
@@ -446,7 +302,7 @@ def _memory(s: _Structure, missing: list[str]) -> MemoryDevice:
         locator=s.string(0x10, missing),
         size_mb=_memory_size_mb(s),
         speed_mts=speed if speed and speed != 0xFFFF else None,
-        type=MEMORY_TYPES.get(s.byte(0x12) or 0, ""),
+        type=codes.MEMORY_TYPES.get(s.byte(0x12) or 0, ""),
         manufacturer=s.string(0x17, missing),
         part_number=s.string(0x1A, missing),
     )
@@ -467,7 +323,7 @@ def parse_table(
     first: dict[int, _Structure] = {}
     for s in structures:
         first.setdefault(s.type, s)
-    for kind, name in _TYPE_NAMES.items():
+    for kind, name in codes.TYPE_NAMES.items():
         if kind not in first:
             missing.append(f"type {kind} ({name}): absent")
 
@@ -491,7 +347,7 @@ def parse_table(
         bios_vendor=string(0, 0x04),
         bios_version=string(0, 0x05),
         bios_date_raw=date_raw,
-        bios_date=parse_bios_date(date_raw),
+        bios_date=codes.parse_bios_date(date_raw),
         manufacturer=string(1, 0x04),
         product=string(1, 0x05),
         serial=string(1, 0x07),
@@ -500,7 +356,7 @@ def parse_table(
         baseboard_manufacturer=string(2, 0x04),
         baseboard_product=string(2, 0x05),
         chassis_type_code=chassis_code,
-        chassis_type="" if chassis_code is None else chassis_name(chassis_code),
+        chassis_type="" if chassis_code is None else codes.chassis_name(chassis_code),
         cpus=cpus,
         memory=memory,
         memory_mb=sum(m.size_mb or 0 for m in memory),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Final
 
-from wardwatch.agent.probes.machine import smbios
+from wardwatch.agent.probes.machine import smbios, smbios_codes
 
 TABLES_DIR: Final = Path("sys/firmware/dmi/tables")
 ID_DIR: Final = Path("sys/class/dmi/id")
@@ -60,7 +60,7 @@ def _read_id_files(id_dir: Path, table_note: str) -> smbios.Smbios:
         except OSError as error:
             missing.append(f"{name}: {_reason(error)}")
             continue
-        values[field] = smbios.clean_string(text)
+        values[field] = smbios_codes.clean_string(text)
     chassis_code: int | None = None
     try:
         chassis_code = int((id_dir / "chassis_type").read_text().strip())
@@ -71,9 +71,9 @@ def _read_id_files(id_dir: Path, table_note: str) -> smbios.Smbios:
     missing.append("type 4 (processor): not in /sys/class/dmi/id (needs the raw table)")
     missing.append("type 17 (memory device): not in /sys/class/dmi/id (needs the raw table)")
     return smbios.Smbios(
-        bios_date=smbios.parse_bios_date(values.get("bios_date_raw", "")),
+        bios_date=smbios_codes.parse_bios_date(values.get("bios_date_raw", "")),
         chassis_type_code=chassis_code,
-        chassis_type="" if chassis_code is None else smbios.chassis_name(chassis_code),
+        chassis_type="" if chassis_code is None else smbios_codes.chassis_name(chassis_code),
         missing=missing,
         bios_vendor=values.get("bios_vendor", ""),
         bios_version=values.get("bios_version", ""),
