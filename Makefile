@@ -6,17 +6,17 @@ BIN := $(VENV)/bin
 # pip install runs again whenever pyproject.toml is newer than this file.
 STAMP := $(VENV)/.installed
 
-# The real services tests and `make run` start (see collector/localstack.py); libfaketime, which
-# gives a test agent a clock 10 years off; dmidecode, the real peer the SMBIOS parser is checked
-# against; nftables, which drops packets at random between test network namespaces, and fping,
-# the real peer the link probes' figures are checked against.
+# The real services tests and `make run` start (wardwatch.collector.devstack.services);
+# libfaketime, which gives a test agent a clock 10 years off; dmidecode, the real peer the SMBIOS
+# parser is checked against; nftables, which drops packets at random between test network
+# namespaces, and fping, the real peer the link probes' figures are checked against.
 DEB_BINARIES := /usr/sbin/mosquitto /usr/bin/influxd /usr/bin/victoria-metrics /usr/bin/faketime \
 	/usr/sbin/dmidecode /usr/sbin/nft /usr/bin/fping
 DEB_PACKAGES := mosquitto influxdb victoria-metrics faketime dmidecode nftables fping
 MISSING_BINARIES := $(filter-out $(wildcard $(DEB_BINARIES)),$(DEB_BINARIES))
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-# Extra arguments, e.g. make test PYTEST_ARGS='-k localstack -x'
+# Extra arguments, e.g. make test PYTEST_ARGS='-k end_to_end -x'
 PYTEST_ARGS ?=
 # e.g. make run RUN_ARGS='--mqtt-port 11884 --interval-s 5'
 RUN_ARGS ?=

@@ -1,4 +1,4 @@
-"""Fixtures that start the real services (collector/localstack.py) for the tests.
+"""Fixtures that start the real services (wardwatch.collector.devstack.services) for the tests.
 
 Nothing here skips: a missing binary fails the test with the command that installs it.
 """
@@ -14,11 +14,11 @@ import pytest
 
 from tests.support.helpers import collector_config, running_collector
 from wardwatch.collector.config import InfluxSection
-from wardwatch.collector.devstack.localstack import (
+from wardwatch.collector.devstack.process import ServiceError
+from wardwatch.collector.devstack.services import (
     Influxd,
     LocalService,
     Mosquitto,
-    ServiceError,
     VictoriaMetrics,
     free_port,
 )

@@ -16,7 +16,7 @@ from tests.support.helpers import RawClient, collector_config, running_collector
 from wardwatch.agent import native
 from wardwatch.collector.cli.status import fleet_status
 from wardwatch.collector.config import InfluxSection
-from wardwatch.collector.devstack.localstack import Influxd, Mosquitto, free_port
+from wardwatch.collector.devstack.services import Influxd, Mosquitto, free_port
 from wardwatch.collector.influx.query import QueryClient
 from wardwatch.collector.ingest.pipeline import Collector
 from wardwatch.contract import wire

@@ -14,7 +14,7 @@ import pytest
 from tests.support import programs
 from tests.support.factories import T0, report
 from tests.support.helpers import RawClient, wait_until
-from wardwatch.collector.devstack.localstack import Mosquitto
+from wardwatch.collector.devstack.services import Mosquitto
 from wardwatch.collector.influx.lineproto import time_ns
 from wardwatch.collector.influx.query import QueryClient, quote_string
 from wardwatch.collector.ingest.clock import ClockJudge

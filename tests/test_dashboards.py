@@ -18,7 +18,7 @@ from tests.support import programs, repo
 from tests.support.factories import JUDGE, T0, host_facts, identity, link_facts, machine_facts
 from tests.test_lifecycle import CASES, _report
 from wardwatch.collector.config import InfluxSection
-from wardwatch.collector.devstack.localstack import Influxd, free_port
+from wardwatch.collector.devstack.services import Influxd, free_port
 from wardwatch.collector.influx.lineproto import encode_all
 from wardwatch.collector.influx.query import QueryClient, Row
 from wardwatch.collector.influx.writer import V1Writer

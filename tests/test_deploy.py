@@ -14,7 +14,7 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from tests.support import repo
 from tests.support.factories import report
 from tests.support.helpers import wait_until
-from wardwatch.collector.devstack.localstack import Mosquitto, free_port
+from wardwatch.collector.devstack.services import Mosquitto, free_port
 from wardwatch.contract import wire
 
 MOSQUITTO = repo.DEPLOY / "mosquitto"

@@ -25,7 +25,7 @@ from tests.support.helpers import (
 from wardwatch.agent.runner import Agent
 from wardwatch.collector.cli.status import fleet_status
 from wardwatch.collector.config import InfluxSection
-from wardwatch.collector.devstack.localstack import Influxd, Mosquitto, VictoriaMetrics, free_port
+from wardwatch.collector.devstack.services import Influxd, Mosquitto, VictoriaMetrics, free_port
 from wardwatch.collector.influx.lineproto import time_ns
 from wardwatch.collector.influx.query import QueryClient, quote_string
 from wardwatch.collector.ingest.pipeline import Collector

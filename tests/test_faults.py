@@ -38,13 +38,8 @@ from tests.support import programs
 from tests.support.helpers import RawClient, decode_ack, wait_until
 from wardwatch.agent.outbox import DECODERS
 from wardwatch.collector.config import InfluxSection
-from wardwatch.collector.devstack.localstack import (
-    Influxd,
-    ManagedProcess,
-    Mosquitto,
-    free_port,
-    toml_str,
-)
+from wardwatch.collector.devstack.process import ManagedProcess
+from wardwatch.collector.devstack.services import Influxd, Mosquitto, free_port, toml_str
 from wardwatch.collector.influx.lineproto import time_ns
 from wardwatch.collector.influx.query import QueryClient, quote_ident, quote_string
 

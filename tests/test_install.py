@@ -9,7 +9,7 @@ from pathlib import Path
 
 from tests.support import repo
 from tests.support.helpers import wait_until
-from wardwatch.collector.devstack.localstack import Mosquitto
+from wardwatch.collector.devstack.services import Mosquitto
 from wardwatch.collector.ingest.pipeline import Collector
 
 

@@ -18,7 +18,7 @@ from tests.support import programs
 from tests.support.factories import T0, host_facts, identity, machine_facts
 from tests.support.helpers import RawClient, collector_config, running_collector, wait_until
 from wardwatch.collector.config import LifecycleSection
-from wardwatch.collector.devstack.localstack import Influxd, Mosquitto
+from wardwatch.collector.devstack.services import Influxd, Mosquitto
 from wardwatch.collector.influx.lineproto import time_ns
 from wardwatch.collector.influx.query import QueryClient
 from wardwatch.collector.judgement.stage import Lifecycle

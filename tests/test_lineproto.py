@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from wardwatch.collector.config import InfluxSection
-from wardwatch.collector.devstack.localstack import Influxd
+from wardwatch.collector.devstack.services import Influxd
 from wardwatch.collector.influx.lineproto import LineProtocolError, Point, encode, time_ns
 from wardwatch.collector.influx.query import QueryClient, quote_string
 from wardwatch.collector.influx.writer import V1Writer, write_isolating

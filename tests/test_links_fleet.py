@@ -12,7 +12,7 @@ from pathlib import Path
 from tests.support import programs
 from tests.support.helpers import wait_until
 from wardwatch.agent.config import MqttSection
-from wardwatch.collector.devstack.localstack import Influxd, Mosquitto
+from wardwatch.collector.devstack.services import Influxd, Mosquitto
 from wardwatch.collector.influx.query import QueryClient
 from wardwatch.collector.ingest.pipeline import Collector
 from wardwatch.collector.simulator.fleet import LINK_KINDS

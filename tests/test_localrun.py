@@ -16,7 +16,7 @@ from typing import IO
 import psutil
 
 from tests.support import programs, repo
-from wardwatch.collector.devstack.localstack import free_port
+from wardwatch.collector.devstack.services import free_port
 from wardwatch.contract import wire
 
 ROW_DEADLINE_S = 60.0

@@ -11,7 +11,7 @@ from pathlib import Path
 from tests.support import programs
 from tests.support.helpers import wait_until
 from wardwatch.agent.config import MqttSection
-from wardwatch.collector.devstack.localstack import Mosquitto
+from wardwatch.collector.devstack.services import Mosquitto
 from wardwatch.collector.influx.lineproto import time_ns
 from wardwatch.collector.influx.query import QueryClient
 from wardwatch.collector.ingest.pipeline import Collector

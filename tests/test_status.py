@@ -10,7 +10,7 @@ import pytest
 from tests.support.factories import JUDGE, T0, host_facts, identity, link_facts, report
 from wardwatch.collector.cli.status import fleet_status, human_duration, render_table
 from wardwatch.collector.config import InfluxSection
-from wardwatch.collector.devstack.localstack import Influxd
+from wardwatch.collector.devstack.services import Influxd
 from wardwatch.collector.influx.lineproto import encode_all, time_ns
 from wardwatch.collector.influx.query import QueryClient
 from wardwatch.collector.influx.writer import V1Writer

@@ -22,7 +22,7 @@ import psutil
 
 from tests.support import programs
 from tests.support.helpers import collector_config, running_collector, wait_until
-from wardwatch.collector.devstack.localstack import Influxd, Mosquitto, free_port
+from wardwatch.collector.devstack.services import Influxd, Mosquitto, free_port
 
 FLOOR = "import psutil, paho.mqtt.client, time; time.sleep(30)"
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from tests.benchmarks.common import CpuMeter
 from wardwatch.collector.config import InfluxSection, LifecycleSection
-from wardwatch.collector.devstack.localstack import Influxd
+from wardwatch.collector.devstack.services import Influxd
 from wardwatch.collector.influx.lineproto import encode_all
 from wardwatch.collector.influx.writer import V1Writer
 from wardwatch.collector.ingest.points import to_points

@@ -33,7 +33,7 @@ from tests.benchmarks.common import (
     percentile,
 )
 from wardwatch.agent.config import MqttSection
-from wardwatch.collector.devstack.localstack import Influxd, Mosquitto, free_port
+from wardwatch.collector.devstack.services import Influxd, Mosquitto, free_port
 from wardwatch.collector.simulator.loop import Simulator
 from wardwatch.contract import wire
 

@@ -26,7 +26,7 @@ from pathlib import Path
 from tests.benchmarks import agent_footprint, ceiling, link_accuracy, pipeline, stages
 from tests.benchmarks.common import ROOT, machine_facts, production_broker_limits
 from wardwatch.collector.config import BatchSection
-from wardwatch.collector.devstack.localstack import Influxd, Mosquitto, free_port
+from wardwatch.collector.devstack.services import Influxd, Mosquitto, free_port
 
 RESULTS = ROOT / "bench-results" / "latest.md"
 

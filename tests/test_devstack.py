@@ -15,13 +15,12 @@ from influxdb_client.client.influxdb_client import InfluxDBClient
 from influxdb_client.client.write_api import SYNCHRONOUS
 from paho.mqtt.enums import CallbackAPIVersion
 
-from wardwatch.collector.devstack.localstack import (
-    BinaryMissingError,
+from wardwatch.collector.devstack.process import BinaryMissingError, ServiceError
+from wardwatch.collector.devstack.services import (
     Influxd,
     LocalService,
     Mosquitto,
     PortInUseError,
-    ServiceError,
     VictoriaMetrics,
     free_port,
     port_is_free,
