@@ -14,6 +14,7 @@ from wardwatch.agent.probes.host import HostProbe
 from wardwatch.agent.probes.links import report, rounds
 from wardwatch.agent.probes.links.probe import LinkProbe
 from wardwatch.agent.probes.machine import probe as machine
+from wardwatch.agent.probes.machine import view
 from wardwatch.agent.runner import Agent
 from wardwatch.common import startup
 from wardwatch.contract import wire
@@ -25,12 +26,28 @@ EXIT_NOT_GOOD = 1
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``wardwatch-agent``; returns the process exit code."""
+    args = build_parser().parse_args(argv)
+    if args.command == "inventory":
+        return _inventory(args.smbios_dump, as_json=args.json)
+    cfg = startup.configure(args, "wardwatch-agent", config.load)
+    if cfg is None:
+        return startup.EXIT_CONFIG
+    if args.command == "probe":
+        return _probe(cfg, as_json=args.json)
+    if args.check:
+        print(f"{args.config or '<defaults>'}: OK, agent id {cfg.agent_id!r}")
+        return 0
+    return _run(cfg, once=args.once, deadline_s=args.deadline)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The daemon's options and the ``inventory`` and ``probe`` commands."""
     parser = startup.parser(
         "wardwatch-agent",
         "Measure this machine and report it to the wardwatch collector over MQTT. Runs "
         "forever on its interval; with --once, sends one report and exits 0 only when the "
         "collector has stored it.",
-        "agent/agent.sample.toml",
+        str(config.SAMPLE),
     )
     parser.add_argument(
         "--once",
@@ -45,6 +62,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--version", action="version", version=f"wardwatch-agent {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    _add_inventory(commands)
+    _add_probe(commands)
+    return parser
+
+
+def _add_inventory(commands: startup.Commands) -> None:
     shown = commands.add_parser(
         "inventory",
         help="print this machine's inventory and age estimate (or a dump's), then exit",
@@ -58,6 +81,9 @@ def main(argv: list[str] | None = None) -> int:
         help="read a file written by `dmidecode --dump-bin FILE` instead of this machine",
     )
     shown.add_argument("--json", action="store_true", help="print JSON instead of text")
+
+
+def _add_probe(commands: startup.Commands) -> None:
     probe = commands.add_parser(
         "probe",
         help="run one round of link probes against the configured targets, print figures and "
@@ -75,27 +101,20 @@ def main(argv: list[str] | None = None) -> int:
         help="the agent's TOML config: [[target]], [links], [thresholds.<kind>]",
     )
     probe.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    args = parser.parse_args(argv)
-    if args.command == "inventory":
-        return _inventory(args.smbios_dump, as_json=args.json)
-    cfg = startup.configure(args, "wardwatch-agent", config.load)
-    if cfg is None:
-        return startup.EXIT_CONFIG
-    if args.command == "probe":
-        return _probe(cfg, as_json=args.json)
-    if args.check:
-        print(f"{args.config or '<defaults>'}: OK, agent id {cfg.agent_id!r}")
-        return 0
+
+
+def _run(cfg: config.AgentConfig, *, once: bool, deadline_s: float | None) -> int:
+    """The agent itself: forever, or once (exit 0 only when the collector stored it)."""
     try:
         links = LinkProbe(cfg.target, cfg.links, cfg.agent.interval_s)
         # --once reports at once: it does not wait for a link round (`probe` runs one).
-        probes: list[Probe] = [HostProbe()] if args.once else [HostProbe(), links]
-        agent = Agent(cfg, probes, read_machine=machine.read_this_machine, once=args.once)
+        probes: list[Probe] = [HostProbe()] if once else [HostProbe(), links]
+        agent = Agent(cfg, probes, read_machine=machine.read_this_machine, once=once)
     except OutboxError as exc:
         print(f"wardwatch-agent: {exc}", file=sys.stderr)
         return startup.EXIT_CONFIG
-    if args.once:
-        reason = agent.run_once(args.deadline or cfg.agent.deadline_s)
+    if once:
+        reason = agent.run_once(deadline_s or cfg.agent.deadline_s)
         if reason:
             print(f"wardwatch-agent: not stored: {reason}", file=sys.stderr)
             return EXIT_NOT_STORED
@@ -124,11 +143,11 @@ def _inventory(dump: Path | None, *, as_json: bool) -> int:
     except OSError as exc:
         print(f"wardwatch-agent inventory: cannot read {dump}: {exc.strerror}", file=sys.stderr)
         return startup.EXIT_CONFIG
-    shown = machine.view(reading, wire.now())
+    shown = view.view(reading, wire.now())
     if as_json:
-        sys.stdout.buffer.write(machine.to_json(shown) + b"\n")
+        sys.stdout.buffer.write(view.to_json(shown) + b"\n")
     else:
-        print(machine.render(shown))
+        print(view.render(shown))
     return 0
 
 

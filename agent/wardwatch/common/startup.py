@@ -9,7 +9,7 @@ import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import TypeAlias, TypeVar
 
 from wardwatch.common.tomlconfig import ConfigError
 
@@ -17,6 +17,9 @@ T = TypeVar("T")
 
 EXIT_CONFIG = 2
 """Exit code of a program whose configuration is unusable."""
+
+Commands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
+"""What ``add_subparsers`` returns: each command adds its own parser to it."""
 
 
 def parser(prog: str, description: str, sample: str) -> argparse.ArgumentParser:

@@ -1,4 +1,4 @@
-"""The fleet's lifecycle verdicts, one line per machine, worst first: ``wardwatch lifecycle``.
+"""``wardwatch lifecycle``: the fleet's lifecycle verdicts, one line per machine, worst first.
 
 Read from InfluxDB with InfluxQL (the latest ``hardware`` and ``os`` point of each machine),
 so the list shows what the collector decided, as the dashboards do. A machine that stopped
@@ -7,6 +7,7 @@ reporting keeps its last verdict; ``as_of`` says which day that was.
 
 from __future__ import annotations
 
+import argparse
 import csv
 import io
 import json
@@ -14,7 +15,9 @@ from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime
 from typing import Any
 
+from wardwatch.collector.cli.options import config_option
 from wardwatch.collector.influx.query import QueryClient, Row, latest
+from wardwatch.common.startup import Commands
 from wardwatch.common.table import cell, columns
 from wardwatch.contract.catalogue import AGENT_TAGS
 
@@ -176,3 +179,32 @@ def render_csv(verdicts: list[MachineVerdict]) -> str:
 def render_json(verdicts: list[MachineVerdict]) -> str:
     """Every column, as a JSON list."""
     return json.dumps([asdict(v) for v in verdicts], ensure_ascii=False, indent=2)
+
+
+def add_parser(commands: Commands) -> None:
+    """The ``lifecycle`` command."""
+    command = config_option(
+        commands.add_parser(
+            "lifecycle",
+            help="one line per machine: hardware lifecycle and OS support verdicts, worst first",
+            description="List every machine's latest verdicts from InfluxDB, worst first: "
+            "overdue, due (within the policy's warning window), unknown, ok; the hardware's "
+            "age, the evidence it was taken from, model and serial; the OS release and its end "
+            "of support. Use --format csv for a spreadsheet of the machines to replace.",
+        )
+    )
+    command.add_argument("--site", default="", metavar="SITE", help="only this site (ward)")
+    command.add_argument(
+        "--format",
+        choices=("table", "csv", "json"),
+        default="table",
+        help="output format (default: table)",
+    )
+
+
+def show(client: QueryClient, args: argparse.Namespace) -> str:
+    """What ``wardwatch lifecycle`` prints."""
+    verdicts = fleet_verdicts(client, args.site)
+    if args.format == "csv":
+        return render_csv(verdicts)
+    return (render_json(verdicts) if args.format == "json" else render_table(verdicts)) + "\n"

@@ -1,4 +1,4 @@
-"""The fleet's links, worst first: ``wardwatch links``.
+"""``wardwatch links``: the fleet's links, worst first.
 
 The latest round of every (agent, target) from InfluxDB, as the collector graded it. A link
 whose agent stopped reporting keeps its last round; ``as_of`` says when that was.
@@ -6,12 +6,15 @@ whose agent stopped reporting keeps its last round; ``as_of`` says when that was
 
 from __future__ import annotations
 
+import argparse
 import json
 import time
 from dataclasses import asdict, dataclass
 
+from wardwatch.collector.cli.options import config_option
 from wardwatch.collector.cli.status import human_duration
 from wardwatch.collector.influx.query import QueryClient, latest
+from wardwatch.common.startup import Commands
 from wardwatch.common.table import cell, columns
 from wardwatch.contract.catalogue import LINK_TAGS
 
@@ -121,3 +124,24 @@ def render_table(links: list[LinkState], now_ns: int | None = None) -> str:
 def render_json(links: list[LinkState]) -> str:
     """Every column, as a JSON list."""
     return json.dumps([asdict(s) for s in links], ensure_ascii=False, indent=2)
+
+
+def add_parser(commands: Commands) -> None:
+    """The ``links`` command."""
+    command = config_option(
+        commands.add_parser(
+            "links",
+            help="one line per link (agent -> target), worst first: state, loss, RTT, jitter",
+            description="List every link's latest probe round from InfluxDB, worst first: bad, "
+            "degraded, good, then by loss and RTT; for videoconference endpoints, the ports "
+            "that answered.",
+        )
+    )
+    command.add_argument("--site", default="", metavar="SITE", help="only this site (ward)")
+    command.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+
+def show(client: QueryClient, args: argparse.Namespace) -> str:
+    """What ``wardwatch links`` prints."""
+    links = fleet_links(client, args.site)
+    return (render_json(links) if args.json else render_table(links)) + "\n"

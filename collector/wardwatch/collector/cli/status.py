@@ -1,11 +1,15 @@
-"""The fleet's status: one line per known agent, from InfluxQL queries."""
+"""``wardwatch status``: one line per known agent, from InfluxQL queries."""
 
 from __future__ import annotations
 
+import argparse
+import json
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
+from wardwatch.collector.cli.options import config_option
 from wardwatch.collector.influx.query import QueryClient, Row, latest, quote_ident
+from wardwatch.common.startup import Commands
 from wardwatch.common.table import columns
 from wardwatch.contract.catalogue import VC_ENDPOINT_CLASS
 
@@ -135,3 +139,27 @@ def render_table(fleet: list[AgentStatus], now_ns: int | None = None) -> str:
     if not rows:
         lines.append("(no agent has reported yet)")
     return "\n".join(lines)
+
+
+def render_json(fleet: list[AgentStatus]) -> str:
+    """Every column, as a JSON list."""
+    return json.dumps([asdict(s) for s in fleet], ensure_ascii=False, indent=2)
+
+
+def add_parser(commands: Commands) -> None:
+    """The ``status`` command."""
+    command = config_option(
+        commands.add_parser(
+            "status",
+            help="one line per known agent: site, agent, role, last seen, online/offline, uptime",
+            description="Show every agent that ever reported, read from InfluxDB. An agent is "
+            "offline when it said so (its last will) or missed 3 reports in a row.",
+        )
+    )
+    command.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+
+def show(client: QueryClient, args: argparse.Namespace) -> str:
+    """What ``wardwatch status`` prints."""
+    fleet = fleet_status(client)
+    return (render_json(fleet) if args.json else render_table(fleet)) + "\n"

@@ -23,7 +23,7 @@ def main(argv: list[str] | None = None) -> int:
         "wardwatch-collector",
         "Receive wardwatch agents' reports from MQTT, validate them, and write them to "
         "InfluxDB; acknowledge each message only once it is stored.",
-        "collector/collector.sample.toml",
+        str(config.SAMPLE),
     )
     args = parser.parse_args(argv)
     cfg = startup.configure(args, "wardwatch-collector", config.load)

@@ -18,6 +18,7 @@ from msgspec import Struct
 from wardwatch.agent.config import MqttSection
 from wardwatch.collector.simulator.loop import Simulator
 from wardwatch.common import tomlconfig
+from wardwatch.common.startup import Commands
 
 EXIT_OK: Final = 0
 EXIT_NOT_ACKED: Final = 1
@@ -39,7 +40,7 @@ def load_config(path: Path | None) -> SimulateConfig:
     return tomlconfig.load(path, SimulateConfig)
 
 
-def add_parser(commands: Any) -> argparse.ArgumentParser:
+def add_parser(commands: Commands) -> argparse.ArgumentParser:
     """The ``simulate`` subcommand of ``wardwatch``."""
     parser: argparse.ArgumentParser = commands.add_parser(
         "simulate",

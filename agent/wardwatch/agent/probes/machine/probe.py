@@ -2,8 +2,7 @@
 
 Gathers SMBIOS (through the per-OS reader), the OS (edition, install date), the disks' power-on
 hours and the CPU, into the wire contract's ``MachineFacts``: the inventory message and every
-report's ``machine`` fact carry it. ``wardwatch-agent inventory`` prints it with the age estimate
-``agent.age`` makes of it (the collector makes the same estimate, plus the asset register).
+report's ``machine`` fact carry it. ``wardwatch-agent inventory`` prints it (``view``).
 """
 
 from __future__ import annotations
@@ -11,9 +10,9 @@ from __future__ import annotations
 import socket
 import time
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
-from typing import Any, Final
+from typing import Final
 
 import msgspec
 import psutil
@@ -22,7 +21,6 @@ from msgspec import Struct
 from wardwatch.agent import native, osinfo
 from wardwatch.agent.probes.machine import smart, smbios, virtual
 from wardwatch.contract import wire
-from wardwatch.rules import age
 
 REFRESH_S: Final = 3600.0
 """How often the agent re-reads the machine: disk hours grow by one an hour, nothing else
@@ -158,59 +156,3 @@ class MachineProbe:
     def collect(self) -> list[wire.Fact]:
         """The machine fact of this report."""
         return [self.reading().facts]
-
-
-def view(reading: Reading, now: datetime) -> dict[str, Any]:
-    """What ``inventory --json`` prints: the facts, plus ``cpu_launch_year``, ``os``,
-    ``virtual``, ``age`` ({since, years, source, confidence, reason}) and ``missing``."""
-    facts = reading.facts
-    evidence = age.evidence_of(facts)
-    estimate = age.estimate(evidence, now)
-    shown: dict[str, Any] = msgspec.to_builtins(facts)
-    shown.pop("kind", None)
-    shown.update(
-        cpu_launch_year=evidence.cpu.year if evidence.cpu else None,
-        os=" ".join(part for part in (facts.os_name, facts.os_version) if part),
-        virtual=bool(facts.hypervisor),
-        age=msgspec.to_builtins(estimate),
-        missing=reading.missing,
-    )
-    return shown
-
-
-def to_json(shown: dict[str, Any]) -> bytes:
-    """The view as indented JSON."""
-    return msgspec.json.format(msgspec.json.encode(shown), indent=2)
-
-
-def render(shown: dict[str, Any]) -> str:
-    """The view as a readable summary, one fact a line."""
-    estimate = shown["age"]
-    launched = f" (launched {shown['cpu_launch_year']})" if shown["cpu_launch_year"] else ""
-    lines = [
-        f"manufacturer  {shown['manufacturer'] or '-'}",
-        f"model         {shown['model'] or '-'}",
-        f"serial        {shown['serial'] or '-'}",
-        f"chassis       {shown['chassis'] or '-'}",
-        f"bios          {shown['bios_vendor'] or '-'} {shown['bios_version']} "
-        f"({shown['bios_date'] or 'no date'})",
-        f"cpu           {shown['cpu'] or '-'}{launched}",
-        f"memory        {shown['memory_mb']:g} MiB",
-        f"os            {shown['os'] or '-'}"
-        + (f" (installed {shown['os_installed']})" if shown["os_installed"] else ""),
-        f"virtual       {shown['hypervisor'] or 'no'}",
-    ]
-    lines += [
-        f"disk          {d['device']} {d['model']}: {d['power_on_hours']} h powered on"
-        for d in shown["disks"]
-    ]
-    if estimate is None:
-        lines.append("age           unknown: no evidence")
-    else:
-        lines.append(
-            f"age           {estimate['years']:.1f} years, since {estimate['since']} "
-            f"({estimate['source']}, {estimate['confidence']} confidence)"
-        )
-        lines.append(f"              {estimate['reason']}")
-    lines += [f"missing       {item}" for item in shown["missing"]]
-    return "\n".join(lines)
