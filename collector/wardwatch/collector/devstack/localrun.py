@@ -189,58 +189,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.mqtt_port == args.influx_port:
         parser.error("--mqtt-port and --influx-port must differ")
-    for port, option, what in (
-        (args.mqtt_port, "--mqtt-port", "MQTT"),
-        (args.influx_port, "--influx-port", "InfluxDB"),
-    ):
-        if not port_is_free(port):
-            print(
-                f"localrun: port {port} ({what}) is already in use on 127.0.0.1; "
-                f"choose another with {option} PORT",
-                file=sys.stderr,
-            )
-            return EXIT_USAGE
-
-    # The console scripts sit next to this interpreter when wardwatch is installed in its venv.
-    bin_dir = Path(sys.executable).parent
-    agent_exe, collector_exe, wardwatch_exe = (
-        bin_dir / name for name in ("wardwatch-agent", "wardwatch-collector", "wardwatch")
-    )
-    for exe in (agent_exe, collector_exe, wardwatch_exe):
-        if not exe.is_file():
-            print(f"localrun: {exe} not found; run: {INSTALL_HINT}", file=sys.stderr)
-            return EXIT_FAILED
-
-    run_dir = args.dir.resolve()
-    run_dir.mkdir(parents=True, exist_ok=True)
-    broker = Mosquitto(run_dir / "mosquitto", args.mqtt_port)
-    database = Influxd(run_dir / "influxdb", args.influx_port)
-    agent_id = wire.hostname_id(socket.gethostname())
-    agent_toml, collector_toml = write_configs(
-        run_dir, agent_id, broker.url, database.url, args.interval_s
-    )
-    # Unbuffered, so the collector's and the agent's log files are current while they run.
-    child_env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    children = [
-        broker,
-        database,
-        # The collector before the agent, so it is subscribed when the first report comes.
-        ManagedProcess(
-            "collector",
-            [str(collector_exe), "--config", str(collector_toml)],
-            run_dir,
-            install_hint=INSTALL_HINT,
-            env=child_env,
-        ),
-        ManagedProcess(
-            "agent",
-            [str(agent_exe), "--config", str(agent_toml)],
-            run_dir,
-            install_hint=INSTALL_HINT,
-            env=child_env,
-        ),
-    ]
-
+    for problem, code in ((_ports_taken(args), EXIT_USAGE), (_scripts_missing(), EXIT_FAILED)):
+        if problem:
+            print(f"localrun: {problem}", file=sys.stderr)
+            return code
+    stack = Stack(args.dir.resolve(), args.mqtt_port, args.influx_port, args.interval_s)
     stop = threading.Event()
 
     def request_stop(signum: int, _frame: FrameType | None) -> None:
@@ -249,34 +202,104 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
+    return stack.run(stop)
 
-    started: list[ManagedProcess] = []
-    exit_code = EXIT_OK
-    try:
-        for child in children:
-            if stop.is_set():
-                break
-            child.start()
-            started.append(child)
-            _say(f"started {child.name} pid {child.pid}")
-        else:
-            _say(f"agent id:  {agent_id}")
-            _say(f"broker:    {broker.url}")
-            _say(f"influxdb:  {database.url} (database wardwatch)")
-            _say(f"configs:   {agent_toml}  {collector_toml}")
-            _say("logs:      " + "  ".join(str(c.log_path) for c in children))
-            _say(f"status every {args.interval_s} s; Ctrl-C stops everything")
-            exit_code = _watch(started, stop, args.interval_s, (wardwatch_exe, collector_toml))
-    except ServiceError as err:
-        _say(f"localrun: {err}")
-        exit_code = EXIT_FAILED
-    finally:
-        # Reverse order of start: agent, collector, influxd, mosquitto.
-        for child in reversed(started):
-            code = child.stop()
-            _say(f"stopped {child.name} pid {child.pid} (exit code {code})")
-        _say("all stopped")
-    return exit_code
+
+def _ports_taken(args: argparse.Namespace) -> str:
+    """Why a port cannot be used, or ""."""
+    for port, option, what in (
+        (args.mqtt_port, "--mqtt-port", "MQTT"),
+        (args.influx_port, "--influx-port", "InfluxDB"),
+    ):
+        if not port_is_free(port):
+            return (
+                f"port {port} ({what}) is already in use on 127.0.0.1; "
+                f"choose another with {option} PORT"
+            )
+    return ""
+
+
+def _script(name: str) -> Path:
+    # The console scripts sit next to this interpreter when wardwatch is installed in its venv.
+    return Path(sys.executable).parent / name
+
+
+def _scripts_missing() -> str:
+    """Which of wardwatch's scripts is not installed beside this interpreter, or ""."""
+    for name in ("wardwatch-agent", "wardwatch-collector", "wardwatch"):
+        if not _script(name).is_file():
+            return f"{_script(name)} not found; run: {INSTALL_HINT}"
+    return ""
+
+
+class Stack:
+    """The broker, the database, a collector and this machine's agent, under ``run_dir``."""
+
+    def __init__(self, run_dir: Path, mqtt_port: int, influx_port: int, interval_s: int) -> None:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        self.interval_s = interval_s
+        self.broker = Mosquitto(run_dir / "mosquitto", mqtt_port)
+        self.database = Influxd(run_dir / "influxdb", influx_port)
+        self.agent_id = wire.hostname_id(socket.gethostname())
+        self.agent_toml, self.collector_toml = write_configs(
+            run_dir, self.agent_id, self.broker.url, self.database.url, interval_s
+        )
+        # Unbuffered, so the collector's and the agent's log files are current while they run.
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        self.children = [
+            self.broker,
+            self.database,
+            # The collector before the agent, so it is subscribed when the first report comes.
+            ManagedProcess(
+                "collector",
+                [str(_script("wardwatch-collector")), "--config", str(self.collector_toml)],
+                run_dir,
+                install_hint=INSTALL_HINT,
+                env=env,
+            ),
+            ManagedProcess(
+                "agent",
+                [str(_script("wardwatch-agent")), "--config", str(self.agent_toml)],
+                run_dir,
+                install_hint=INSTALL_HINT,
+                env=env,
+            ),
+        ]
+
+    def run(self, stop: threading.Event) -> int:
+        """Start everything, print the status until ``stop`` (or a child dies), then stop
+        everything started, last first; the exit code."""
+        started: list[ManagedProcess] = []
+        exit_code = EXIT_OK
+        try:
+            for child in self.children:
+                if stop.is_set():
+                    break
+                child.start()
+                started.append(child)
+                _say(f"started {child.name} pid {child.pid}")
+            else:
+                self._say_where()
+                report = (_script("wardwatch"), self.collector_toml)
+                exit_code = _watch(started, stop, self.interval_s, report)
+        except ServiceError as err:
+            _say(f"localrun: {err}")
+            exit_code = EXIT_FAILED
+        finally:
+            # Reverse order of start: agent, collector, influxd, mosquitto.
+            for child in reversed(started):
+                code = child.stop()
+                _say(f"stopped {child.name} pid {child.pid} (exit code {code})")
+            _say("all stopped")
+        return exit_code
+
+    def _say_where(self) -> None:
+        _say(f"agent id:  {self.agent_id}")
+        _say(f"broker:    {self.broker.url}")
+        _say(f"influxdb:  {self.database.url} (database wardwatch)")
+        _say(f"configs:   {self.agent_toml}  {self.collector_toml}")
+        _say("logs:      " + "  ".join(str(c.log_path) for c in self.children))
+        _say(f"status every {self.interval_s} s; Ctrl-C stops everything")
 
 
 if __name__ == "__main__":
