@@ -144,89 +144,118 @@ def _disk_bound(evidence: AgeEvidence, now: datetime, notes: list[str]) -> date 
     return (now - timedelta(hours=hours)).date()
 
 
+Found = tuple[date, Source, Confidence, str]
+"""What one rule concluded: since, source, confidence, and why."""
+Dated = tuple[date, Source, str]
+"""A date a piece of evidence gives, its source, and how to say it."""
+
+
 def estimate(evidence: AgeEvidence, now: datetime) -> AgeEstimate | None:
-    """Estimate the machine's age by the rules of the module docstring; None without evidence."""
+    """Estimate the machine's age by the rules of the module docstring; None without evidence.
+
+    Each rule is a function; the first that applies decides. ``notes`` gathers why a piece of
+    evidence was ignored, in the order the rules looked at it, and ends the reason.
+    """
     today = now.date()
     notes: list[str] = []
-    cpu = evidence.cpu
-
-    def result(since: date, source: Source, confidence: Confidence, why: str) -> AgeEstimate:
-        years = max(0.0, round((today - since).days / _DAYS_PER_YEAR, 2))
-        reason = "; ".join([why, *notes])
-        return AgeEstimate(
-            since=since, years=years, source=source, confidence=confidence, reason=reason
+    found = _by_register(evidence, today, notes)
+    if found is None:
+        bios = _bios_trusted(evidence, today, notes)
+        disk = _disk_bound(evidence, now, notes)
+        existed = _existed_by(evidence, today)
+        found = (
+            _by_bios(evidence, bios, disk, existed)
+            or _by_disk(evidence, disk, existed)
+            or _by_cpu_or_existence(evidence, existed)
         )
+    if found is None:
+        return None
+    since, source, confidence, why = found
+    years = max(0.0, round((today - since).days / _DAYS_PER_YEAR, 2))
+    reason = "; ".join([why, *notes])
+    return AgeEstimate(
+        since=since, years=years, source=source, confidence=confidence, reason=reason
+    )
 
-    purchase = evidence.purchase_date
+
+def _by_register(evidence: AgeEvidence, today: date, notes: list[str]) -> Found | None:
+    """Rule 1: the register's purchase date, unless it is in the future."""
+    purchase, cpu = evidence.purchase_date, evidence.cpu
     if purchase is not None and purchase > today:
         notes.append(f"register purchase date {purchase} ignored: in the future")
-        purchase = None
-    if purchase is not None:
-        if cpu is not None and cpu.year > purchase.year:
-            return result(
-                purchase,
-                "register",
-                "medium",
-                f"asset register purchase date, but the {_cpu_text(cpu)}, after it",
-            )
-        return result(purchase, "register", "high", "asset register purchase date")
+        return None
+    if purchase is None:
+        return None
+    if cpu is not None and cpu.year > purchase.year:
+        why = f"asset register purchase date, but the {_cpu_text(cpu)}, after it"
+        return purchase, "register", "medium", why
+    return purchase, "register", "high", "asset register purchase date"
 
-    bios = _bios_trusted(evidence, today, notes)
-    disk = _disk_bound(evidence, now, notes)
-    existed = _existed_by(evidence, today)
-    disk_text = f"disk powered on {evidence.power_on_hours} h, so in service by {disk}"
 
-    if bios is not None:
-        if cpu is not None and bios.year > cpu.year_to + BIOS_UPDATE_GAP_YEARS:
-            return result(
-                _launch(cpu),
-                "cpu",
-                "medium",
-                f"BIOS date {bios} is long after the {_cpu_text(cpu)}: the BIOS was likely "
-                "updated, so the older bound, the CPU launch year, is taken",
-            )
-        candidates: list[tuple[date, Source, str]] = [(disk, "disk", disk_text)] if disk else []
-        candidates += [existed] if existed is not None else []
-        older = min((c for c in candidates if c[0] < bios), default=None, key=lambda c: c[0])
-        if older is not None:
-            return result(
-                older[0],
-                older[1],
-                "medium",
-                f"{older[2]}, before the BIOS date {bios}: the BIOS was likely updated",
-            )
-        if cpu is not None:
-            return result(
-                bios, "bios", "high", f"BIOS release date, consistent with the {_cpu_text(cpu)}"
-            )
-        return result(bios, "bios", "medium", "BIOS release date (CPU launch year unknown)")
+def _disk_text(evidence: AgeEvidence, disk: date | None) -> str:
+    return f"disk powered on {evidence.power_on_hours} h, so in service by {disk}"
 
-    if disk is not None:
-        if existed is not None and existed[0] < disk:
-            return result(existed[0], existed[1], "low", f"{existed[2]}, before the {disk_text}")
-        if cpu is None:
-            return result(disk, "disk", "low", f"{disk_text} (a lower bound on age)")
-        if disk.year > cpu.year_to + BIOS_UPDATE_GAP_YEARS:
-            return result(
-                _launch(cpu),
-                "cpu",
-                "low",
-                f"{_cpu_text(cpu)}, long before the {disk_text}: the disk was likely replaced "
-                "or rarely on, so the older bound, the CPU launch year, is taken",
-            )
-        return result(disk, "disk", "medium", f"{disk_text}, consistent with the {_cpu_text(cpu)}")
 
+def _by_bios(
+    evidence: AgeEvidence, bios: date | None, disk: date | None, existed: Dated | None
+) -> Found | None:
+    """Rule 2: the BIOS date, or an older bound when the BIOS was likely updated."""
+    if bios is None:
+        return None
+    cpu = evidence.cpu
+    if cpu is not None and bios.year > cpu.year_to + BIOS_UPDATE_GAP_YEARS:
+        why = (
+            f"BIOS date {bios} is long after the {_cpu_text(cpu)}: the BIOS was likely "
+            "updated, so the older bound, the CPU launch year, is taken"
+        )
+        return _launch(cpu), "cpu", "medium", why
+    candidates: list[Dated] = [(disk, "disk", _disk_text(evidence, disk))] if disk else []
+    candidates += [existed] if existed is not None else []
+    older = min((c for c in candidates if c[0] < bios), default=None, key=lambda c: c[0])
+    if older is not None:
+        why = f"{older[2]}, before the BIOS date {bios}: the BIOS was likely updated"
+        return older[0], older[1], "medium", why
     if cpu is not None:
-        return result(_launch(cpu), "cpu", "low", f"{_cpu_text(cpu)} (the earliest possible)")
+        return bios, "bios", "high", f"BIOS release date, consistent with the {_cpu_text(cpu)}"
+    return bios, "bios", "medium", "BIOS release date (CPU launch year unknown)"
+
+
+def _by_disk(evidence: AgeEvidence, disk: date | None, existed: Dated | None) -> Found | None:
+    """Rule 3: disk hours, weighed against the CPU and what says the machine existed."""
+    if disk is None:
+        return None
+    cpu, disk_text = evidence.cpu, _disk_text(evidence, disk)
+    if existed is not None and existed[0] < disk:
+        return existed[0], existed[1], "low", f"{existed[2]}, before the {disk_text}"
+    if cpu is None:
+        return disk, "disk", "low", f"{disk_text} (a lower bound on age)"
+    if disk.year > cpu.year_to + BIOS_UPDATE_GAP_YEARS:
+        why = (
+            f"{_cpu_text(cpu)}, long before the {disk_text}: the disk was likely replaced "
+            "or rarely on, so the older bound, the CPU launch year, is taken"
+        )
+        return _launch(cpu), "cpu", "low", why
+    return disk, "disk", "medium", f"{disk_text}, consistent with the {_cpu_text(cpu)}"
+
+
+def _by_cpu_or_existence(evidence: AgeEvidence, existed: Dated | None) -> Found | None:
+    """Rules 4 and 5: the CPU launch year alone, else the OS install or first seen alone."""
+    if evidence.cpu is not None:
+        return (
+            _launch(evidence.cpu),
+            "cpu",
+            "low",
+            f"{_cpu_text(evidence.cpu)} (the earliest possible)",
+        )
     if existed is not None:
-        return result(existed[0], existed[1], "low", f"no other evidence: {existed[2]}")
+        return existed[0], existed[1], "low", f"no other evidence: {existed[2]}"
     return None
 
 
-def _existed_by(evidence: AgeEvidence, today: date) -> tuple[date, Source, str] | None:
+def _existed_by(evidence: AgeEvidence, today: date) -> Dated | None:
     """The older of the OS install date and first seen (ignoring future dates), with its
     source and how to say it."""
-    found: list[tuple[date, Source, str]] = []
+    found: list[Dated] = []
     if evidence.os_installed is not None and evidence.os_installed <= today:
         found.append((evidence.os_installed, "os_install", f"OS installed {evidence.os_installed}"))
     if evidence.first_seen is not None and evidence.first_seen <= today:

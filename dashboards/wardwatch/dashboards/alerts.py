@@ -199,51 +199,53 @@ def provisioning() -> dict[str, Any]:
                 "rules": [_rule(rule) for rule in RULES],
             }
         ],
-        "contactPoints": [
+        "contactPoints": [{"orgId": 1, "name": RECEIVER, "receivers": _receivers()}],
+        "policies": [_policy()],
+    }
+
+
+def _receivers() -> list[dict[str, Any]]:
+    """E-mail, a webhook and Telegram; their secrets are placeholders Grafana fills from its
+    environment."""
+    return [
+        {
+            "uid": "ww-email",
+            "type": "email",
+            "settings": {"addresses": "$__env{WARDWATCH_ALERT_EMAIL}"},
+        },
+        {
+            "uid": "ww-webhook",
+            "type": "webhook",
+            "settings": {"url": "$__env{WARDWATCH_ALERT_WEBHOOK_URL}"},
+        },
+        {
+            "uid": "ww-telegram",
+            "type": "telegram",
+            "settings": {
+                "bottoken": "$__env{WARDWATCH_TELEGRAM_BOT_TOKEN}",
+                "chatid": "$__env{WARDWATCH_TELEGRAM_CHAT_ID}",
+            },
+        },
+    ]
+
+
+def _policy() -> dict[str, Any]:
+    """One notification per ward and kind of problem, not one per machine; lifecycle verdicts
+    as a daily digest, not a page."""
+    return {
+        "orgId": 1,
+        "receiver": RECEIVER,
+        "group_by": ["site", "alertname"],
+        "group_wait": "1m",
+        "group_interval": "5m",
+        "repeat_interval": "4h",
+        "routes": [
             {
-                "orgId": 1,
-                "name": RECEIVER,
-                "receivers": [
-                    {
-                        "uid": "ww-email",
-                        "type": "email",
-                        "settings": {"addresses": "$__env{WARDWATCH_ALERT_EMAIL}"},
-                    },
-                    {
-                        "uid": "ww-webhook",
-                        "type": "webhook",
-                        "settings": {"url": "$__env{WARDWATCH_ALERT_WEBHOOK_URL}"},
-                    },
-                    {
-                        "uid": "ww-telegram",
-                        "type": "telegram",
-                        "settings": {
-                            "bottoken": "$__env{WARDWATCH_TELEGRAM_BOT_TOKEN}",
-                            "chatid": "$__env{WARDWATCH_TELEGRAM_CHAT_ID}",
-                        },
-                    },
-                ],
-            }
-        ],
-        "policies": [
-            {
-                "orgId": 1,
                 "receiver": RECEIVER,
-                # One notification per ward and kind of problem, not one per machine.
-                "group_by": ["site", "alertname"],
-                "group_wait": "1m",
-                "group_interval": "5m",
-                "repeat_interval": "4h",
-                "routes": [
-                    {
-                        # Lifecycle: a daily digest, not a page.
-                        "receiver": RECEIVER,
-                        "object_matchers": [["severity", "=", "info"]],
-                        "group_wait": "10m",
-                        "group_interval": "24h",
-                        "repeat_interval": "24h",
-                    }
-                ],
+                "object_matchers": [["severity", "=", "info"]],
+                "group_wait": "10m",
+                "group_interval": "24h",
+                "repeat_interval": "24h",
             }
         ],
     }

@@ -81,7 +81,6 @@ def parse(
             ",".join(REQUIRED_COLUMNS)
         )
         return [], [Problem(path=path, line=1, message=message)]
-    classes = sorted(device_classes)
     serials: set[str] = set()
     line = reader.line_num + 1
     for row in reader:
@@ -89,44 +88,48 @@ def parse(
         if not any(cell.strip() for cell in row):
             continue
         cells = {c: (row[i].strip() if i < len(row) else "") for i, c in enumerate(columns)}
-
-        def bad(message: str, at: int = start) -> None:
-            problems.append(Problem(path=path, line=at, message=message + "; row skipped"))
-
-        if not cells["serial"] and not cells["hostname"]:
-            bad("neither serial nor hostname: give at least one")
-            continue
-        try:
-            bought = parse_date(cells["purchase_date"])
-        except ValueError as exc:
-            bad(str(exc))
-            continue
-        if bought > today:
-            bad(f"purchase_date {bought.isoformat()} is in the future")
-            continue
-        device_class = cells["device_class"].casefold()
-        if device_class not in device_classes:
-            bad(f"unknown device_class {cells['device_class']!r}: use one of {', '.join(classes)}")
-            continue
-        serial = _key(cells["serial"])
-        if serial and serial in serials:
-            bad(f"duplicate serial {cells['serial']!r} (first row kept)")
-            continue
-        serials.add(serial)
-        known = set(REQUIRED_COLUMNS)
-        extra = {c: v for c, v in cells.items() if c not in known and c and v}
-        assets.append(
-            Asset(
-                serial=cells["serial"],
-                hostname=cells["hostname"],
-                purchase_date=bought,
-                device_class=device_class,
-                site=cells["site"],
-                line=start,
-                extra=extra,
-            )
-        )
+        found = _asset(cells, start, device_classes, today, serials)
+        if isinstance(found, Asset):
+            serials.add(_key(found.serial))
+            assets.append(found)
+        else:
+            problems.append(Problem(path=path, line=start, message=found + "; row skipped"))
     return assets, problems
+
+
+def _asset(
+    cells: dict[str, str],
+    line: int,
+    device_classes: Collection[str],
+    today: dt.date,
+    serials: set[str],
+) -> Asset | str:
+    """The row starting at ``line`` as an asset, or why it cannot be one."""
+    if not cells["serial"] and not cells["hostname"]:
+        return "neither serial nor hostname: give at least one"
+    try:
+        bought = parse_date(cells["purchase_date"])
+    except ValueError as exc:
+        return str(exc)
+    if bought > today:
+        return f"purchase_date {bought.isoformat()} is in the future"
+    device_class = cells["device_class"].casefold()
+    if device_class not in device_classes:
+        known = ", ".join(sorted(device_classes))
+        return f"unknown device_class {cells['device_class']!r}: use one of {known}"
+    serial = _key(cells["serial"])
+    if serial and serial in serials:
+        return f"duplicate serial {cells['serial']!r} (first row kept)"
+    required = set(REQUIRED_COLUMNS)
+    return Asset(
+        serial=cells["serial"],
+        hostname=cells["hostname"],
+        purchase_date=bought,
+        device_class=device_class,
+        site=cells["site"],
+        line=line,
+        extra={c: v for c, v in cells.items() if c not in required and c and v},
+    )
 
 
 class AssetRegister:

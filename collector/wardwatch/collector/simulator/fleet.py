@@ -317,44 +317,23 @@ def build_fleet(
     links = {label: _site_link(rng) for label in labels}
     counts: dict[tuple[str, str], int] = {}
     fleet: list[Machine] = []
-    office_cpus = [cpu for cpu in CPUS if not cpu.laptop]
-    laptop_cpus = [cpu for cpu in CPUS if cpu.laptop]
-    vc_cpus = [cpu for cpu in office_cpus if cpu.year >= 2019]
     for index in range(agents):
         site = labels[index % sites]
-        role = "vc-endpoint" if rng.random() < VC_SHARE else "office-pc"
-        if role == "vc-endpoint":
-            device_class, cpu = "desktop", rng.choice(vc_cpus)
-        elif rng.random() < LAPTOP_SHARE:
-            device_class = "laptop"
-            cpu = rng.choices(laptop_cpus, [_purchase_weight(c) for c in laptop_cpus])[0]
-        else:
-            device_class = "desktop"
-            cpu = rng.choices(office_cpus, [_purchase_weight(c) for c in office_cpus])[0]
+        role, device_class, cpu = _kind_of_machine(rng)
         prefix = "vc" if role == "vc-endpoint" else "pc"
         number = counts[(site, prefix)] = counts.get((site, prefix), 0) + 1
-        agent = f"sim-{site}-{prefix}{number:02d}"
         os_identity = _os_for(cpu, role, rng)
-        windows = os_identity.name.startswith("Windows")
         hostname = f"{site}-{prefix}{number:02d}"
         always_on = role == "vc-endpoint" or rng.random() < ALWAYS_ON_SHARE
-        if always_on:
-            uptime_s = rng.uniform(1, 60) * 86400  # never switched off
-        else:
-            local = now + LOCAL_TZ  # switched on this morning, between 06:45 and 08:15
-            morning = local.replace(hour=6, minute=45, second=0, microsecond=0)
-            if local < morning + timedelta(hours=1.5):
-                morning -= timedelta(days=1)
-            uptime_s = (local - morning).total_seconds() - rng.uniform(0, 5400)
-            uptime_s = max(uptime_s, 120.0)
+        uptime_s = _uptime_s(always_on, now, rng)
         age = max(0, now.year - cpu.year)
         fleet.append(
             Machine(
-                agent=agent,
+                agent=f"sim-{hostname}",
                 site=site,
                 role=role,
                 device_class=device_class,
-                hostname=hostname.upper() if windows else hostname,
+                hostname=hostname.upper() if os_identity.name.startswith("Windows") else hostname,
                 cpu=cpu,
                 memory_mb=_memory_mb(cpu, rng),
                 os=os_identity,
@@ -369,3 +348,32 @@ def build_fleet(
             )
         )
     return fleet
+
+
+_OFFICE_CPUS: Final = tuple(cpu for cpu in CPUS if not cpu.laptop)
+_LAPTOP_CPUS: Final = tuple(cpu for cpu in CPUS if cpu.laptop)
+_VC_CPUS: Final = tuple(cpu for cpu in _OFFICE_CPUS if cpu.year >= 2019)
+
+
+def _kind_of_machine(rng: random.Random) -> tuple[str, str, Cpu]:
+    """A role, a device class and a CPU: VC machines are recent desktops, office PCs mostly
+    old desktops, some laptops."""
+    if rng.random() < VC_SHARE:
+        return "vc-endpoint", "desktop", rng.choice(_VC_CPUS)
+    if rng.random() < LAPTOP_SHARE:
+        cpu = rng.choices(_LAPTOP_CPUS, [_purchase_weight(c) for c in _LAPTOP_CPUS])[0]
+        return "office-pc", "laptop", cpu
+    cpu = rng.choices(_OFFICE_CPUS, [_purchase_weight(c) for c in _OFFICE_CPUS])[0]
+    return "office-pc", "desktop", cpu
+
+
+def _uptime_s(always_on: bool, now: datetime, rng: random.Random) -> float:
+    """Weeks for a machine nobody switches off; else since it was switched on this morning,
+    between 06:45 and 08:15 local time."""
+    if always_on:
+        return rng.uniform(1, 60) * 86400
+    local = now + LOCAL_TZ
+    morning = local.replace(hour=6, minute=45, second=0, microsecond=0)
+    if local < morning + timedelta(hours=1.5):
+        morning -= timedelta(days=1)
+    return max((local - morning).total_seconds() - rng.uniform(0, 5400), 120.0)

@@ -1,51 +1,31 @@
-"""The fleet simulator: N real agents of simulated machines, driven by one loop in one thread.
-
-Each simulated agent is a real :class:`wardwatch.agent.runner.Agent`, fed by a simulated host
-probe and machine reading (``readings``) instead of this computer's, with its own MQTT identity
-(client id and username = its agent id), its ``online`` status and ``offline`` last will, and
-its messages committed to the real durable outbox before they are published; it forgets a
-message only on the collector's end-to-end ack.
-
-What is not the agent's own is the scheduling: ``Agent.run_forever`` owns a thread per agent,
-which thousands of agents cannot afford. This loop drives the agent's seams instead: ``begin``
-when a member starts, ``step`` when its report is due, ``flush`` for resends, ``say_offline``
-at the end, and hears of acks through ``on_settled``; ``network`` serves every MQTT socket.
-
-Measured on 2 cores. One shared SQLite file against one file per agent (400 agents): opening
-an outbox costs 0.4 ms against 5 ms, a commit costs the same (0.45-0.65 ms, mostly the fsync of
-``synchronous=FULL``), and the shared file needs two descriptors per agent instead of three; so
-every agent's outbox is in ``<state-dir>/outbox.sqlite3``. Each agent costs ~150 KiB and three
-descriptors (its socket, the file and its WAL); 5,000 agents connect in ~13 s. One loop offers
-~950 reports/s with the agent's own ``synchronous=FULL`` (two fsyncs per report: the commit and
-the settle) and ~1,400/s with ``--outbox-sync normal``; it is then bound by one core (paho's
-packet handling, SQLite, msgspec), like the agent on a ward PC, 1,000 times over.
-"""
+"""The fleet simulator's loop: every simulated agent's reports, resends, connections and goodbye,
+in one thread (the package's docstring says how and what it costs)."""
 
 from __future__ import annotations
 
 import contextlib
 import functools
-import heapq
 import math
-import resource
 import shutil
 import tempfile
 import threading
 import time
 from collections.abc import Callable, Sequence
-from datetime import date
 from pathlib import Path
 from typing import Final, Literal, TextIO
 
-import msgspec
-
-from wardwatch.agent.config import AgentConfig, MqttSection
-from wardwatch.agent.probes.machine.probe import Reading
-from wardwatch.agent.runner import Agent, Committed
-from wardwatch.collector.simulator.fleet import Machine, build_fleet, site_names
-from wardwatch.collector.simulator.members import Counters, Member, Summary
+from wardwatch.agent.config import MqttSection
+from wardwatch.agent.runner import Committed
+from wardwatch.collector.simulator.fleet import build_fleet, site_names
+from wardwatch.collector.simulator.members import (
+    Counters,
+    Member,
+    Summary,
+    raise_fd_limit,
+    simulated_agent,
+)
 from wardwatch.collector.simulator.network import Network
-from wardwatch.collector.simulator.readings import SimulatedHostProbe, machine_reading
+from wardwatch.collector.simulator.schedule import Schedule
 from wardwatch.contract import wire
 
 STARTS_PER_TURN: Final = 64
@@ -90,11 +70,8 @@ class Simulator:
         on_ack: AckHook | None = None,
         progress: TextIO | None = None,
     ) -> None:
-        if interval_s < 0:
-            raise ValueError("interval_s must be >= 0")
         self.mqtt = mqtt
-        self._interval_s = interval_s
-        self._reschedule = False
+        self.schedule = Schedule(interval_s)
         self.seed = seed
         self.machines = build_fleet(agents, sites, seed)
         self.sites = site_names(sites)
@@ -123,10 +100,9 @@ class Simulator:
         self._summary: Summary | None = None
         self._error: BaseException | None = None
         self._duration_s: float | None = None
-        self._heap: list[tuple[float, int]] = []  # (next report, member index)
         self._pending: list[Member] = []  # not yet started, in start order
         self._last_report_rate: tuple[float, int] = (0.0, 0)
-        _raise_fd_limit(agents)
+        raise_fd_limit(agents)
 
     # -- public API -------------------------------------------------------------------------
 
@@ -137,14 +113,11 @@ class Simulator:
         Changing it reschedules every agent within one new interval (their reports keep the
         ``interval_s`` the agents were created with).
         """
-        return self._interval_s
+        return self.schedule.interval_s
 
     @interval_s.setter
     def interval_s(self, value: float) -> None:
-        if value < 0:
-            raise ValueError("interval_s must be >= 0")
-        self._interval_s = value
-        self._reschedule = True
+        self.schedule.interval_s = value
 
     @property
     def stopping(self) -> bool:
@@ -238,10 +211,13 @@ class Simulator:
         now = time.monotonic()
         for machine in self.machines:
             index = len(self.members)
-            agent = Agent(
-                self._agent_config(machine),
-                [SimulatedHostProbe(machine, self.seed)],
-                read_machine=functools.partial(_reading, machine),
+            agent = simulated_agent(
+                machine,
+                mqtt=self.mqtt,
+                outbox=self.outbox_path,
+                interval_s=max(1, round(self.interval_s)),
+                resend_after_s=self.resend_after_s,
+                seed=self.seed,
                 on_settled=functools.partial(self._acked, index),
             )
             if self.outbox_sync == "normal":
@@ -253,32 +229,9 @@ class Simulator:
             # Messages a previous run left in the outbox wait for their ack again.
             member.outstanding = agent.outbox.depth()
             self.counters.outstanding += member.outstanding
-            heapq.heappush(self._heap, (now + machine.phase * self._interval_s, index))
+            self.schedule.add(index, machine.phase, now)
             self.members.append(member)
         self._pending = list(reversed(self.members))
-
-    def _agent_config(self, machine: Machine) -> AgentConfig:
-        """The config an agent on this machine would have: its identity, this broker, the
-        shared outbox file."""
-        return msgspec.convert(
-            {
-                "agent": {
-                    "id": machine.agent,
-                    "site": machine.site,
-                    "role": machine.role,
-                    "device_class": machine.device_class,
-                    "interval_s": max(1, round(self.interval_s)),
-                    "resend_after_s": self.resend_after_s,
-                },
-                "mqtt": {
-                    "url": self.mqtt.url,
-                    "ca_file": self.mqtt.ca_file,
-                    "keepalive_s": self.mqtt.keepalive_s,
-                },
-                "outbox": {"path": str(self.outbox_path)},
-            },
-            AgentConfig,
-        )
 
     def _loop(self) -> None:
         self._schedule_periodic()
@@ -292,13 +245,7 @@ class Simulator:
                 time.sleep(0.02)
                 continue
             self._paused.clear()
-            if self._reschedule:
-                self._reschedule = False
-                self._heap = [
-                    (now + member.machine.phase * self._interval_s, member.index)
-                    for member in self.members
-                ]
-                heapq.heapify(self._heap)
+            self.schedule.respread(((m.index, m.machine.phase) for m in self.members), now)
             self._start_some(now)
             self._report_due(now)
             self._periodic(now)
@@ -328,8 +275,9 @@ class Simulator:
 
     def _timeout(self, now: float, next_tick: float) -> float:
         wake = next_tick
-        if self._heap:
-            wake = min(wake, self._heap[0][0])
+        next_report = self.schedule.next_at()
+        if next_report is not None:
+            wake = min(wake, next_report)
         if self.network.can_connect:  # else a CONNACK wakes the loop
             if self._pending:
                 return 0.0
@@ -354,17 +302,16 @@ class Simulator:
     def _report_due(self, now: float) -> None:
         """Report for the members whose report is due, a bounded number per turn."""
         for _ in range(REPORTS_PER_TURN):
-            if not self._heap or self._heap[0][0] > now:
+            popped = self.schedule.pop_due(now)
+            if popped is None:
                 return
-            due, index = heapq.heappop(self._heap)
+            due, index = popped
             member = self.members[index]
             if not member.started:  # it reports once it runs, as a real agent does
-                heapq.heappush(self._heap, (now + 0.05, index))
+                self.schedule.later(index, now, 0.05)
                 continue
             self._count(member, member.agent.step())
-            interval = self._interval_s
-            # As run_forever: skip missed slots instead of reporting in a burst.
-            heapq.heappush(self._heap, (max(due + interval, now + interval / 2), index))
+            self.schedule.reschedule(index, due, now)
 
     def _count(self, member: Member, committed: Sequence[Committed]) -> None:
         for message in committed:
@@ -395,19 +342,11 @@ class Simulator:
     def _print_progress(self) -> None:
         if self.progress is None:
             return
-        c = self.counters
         now = time.monotonic()
         last_at, last_reports = self._last_report_rate
-        rate = (c.reports - last_reports) / max(now - last_at, 1e-9)
-        self._last_report_rate = (now, c.reports)
-        error = f"; last error: {c.last_error}" if c.connected < c.agents and c.last_error else ""
-        print(
-            f"simulate: {now - self._started_at:6.0f}s  connected {c.connected}/{c.agents}  "
-            f"reports committed {c.reports} ({rate:.0f}/s)  acked {c.acked}  "
-            f"outstanding {c.outstanding}{error}",
-            file=self.progress,
-            flush=True,
-        )
+        self._last_report_rate = (now, self.counters.reports)
+        line = self.counters.progress(now - self._started_at, now - last_at, last_reports)
+        print(f"simulate: {line}", file=self.progress, flush=True)
 
     # -- stopping ---------------------------------------------------------------------------
 
@@ -418,7 +357,14 @@ class Simulator:
         self._say_goodbye()
         outstanding = sum(member.agent.outbox.depth() for member in self.members)
         self._close_everything()
-        summary = self._summarize(elapsed, outstanding)
+        summary = Summary(
+            counters=self.counters,
+            elapsed_s=elapsed,
+            outstanding=outstanding,
+            state_dir=self.state_dir,
+            sites=len(self.sites),
+            kept_in=None if self._own_state_dir else self.outbox_path,
+        )
         if self._own_state_dir:
             shutil.rmtree(self.state_dir, ignore_errors=True)
         return summary
@@ -466,49 +412,8 @@ class Simulator:
         while time.monotonic() < deadline and not done():
             self.network.serve(0.05)
 
-    def _summarize(self, elapsed: float, outstanding: int) -> Summary:
-        c = self.counters
-        summary = Summary(
-            counters=c, elapsed_s=elapsed, outstanding=outstanding, state_dir=self.state_dir
-        )
-        rate = c.reports / elapsed if elapsed > 0 else 0.0
-        summary.lines = [
-            f"agents {c.agents} over {len(self.sites)} site(s), ran {elapsed:.1f} s",
-            f"reports committed {c.reports} ({rate:.0f}/s), inventories {c.inventories}",
-            f"acked {c.acked} (refused by the collector: {c.rejected}), outstanding {outstanding}",
-        ]
-        if outstanding:
-            where = (
-                "(in a temporary outbox, now deleted)"
-                if self._own_state_dir
-                else f"(kept in {self.outbox_path}; a run with the same --seed and --state-dir "
-                "resends them)"
-            )
-            summary.lines.append(f"NOT ACKED: {outstanding} committed message(s) {where}")
-        return summary
-
     def _close_everything(self) -> None:
         self.network.close()
         for member in self.members:
             with contextlib.suppress(Exception):  # already closed
                 member.agent.outbox.close()
-
-
-def _reading(machine: Machine, first_seen: date) -> Reading:
-    """What the agent's machine probe reads on a simulated machine, now."""
-    return machine_reading(machine, wire.now(), first_seen)
-
-
-def _raise_fd_limit(agents: int) -> None:
-    """Each agent needs a socket and two SQLite descriptors; raise the soft limit if needed."""
-    needed = 3 * agents + 64
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft != resource.RLIM_INFINITY and soft < needed:
-        target = needed if hard == resource.RLIM_INFINITY else min(hard, needed)
-        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
-        soft = target
-    if soft != resource.RLIM_INFINITY and soft < needed:
-        raise OSError(
-            f"{agents} agents need about {needed} open files, the limit is {soft} "
-            f"(hard {hard}); raise it (ulimit -n) or simulate fewer agents"
-        )

@@ -1,15 +1,24 @@
-"""The simulator's bookkeeping: one ``Member`` per simulated agent, and the run's counters."""
+"""The simulator's members: each the real agent of a simulated machine, with what the loop keeps
+about it; the run's counters and summary."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import functools
+import resource
+from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Final
 
+import msgspec
 import paho.mqtt.client as paho
 
-from wardwatch.agent.runner import Agent
+from wardwatch.agent.config import AgentConfig, MqttSection
+from wardwatch.agent.probes.machine.probe import Reading
+from wardwatch.agent.runner import Agent, SettledHook
 from wardwatch.collector.simulator.fleet import Machine
+from wardwatch.collector.simulator.readings import SimulatedHostProbe, machine_reading
+from wardwatch.contract import wire
 
 RECONNECT_MIN_S: Final = 1.0
 RECONNECT_MAX_S: Final = 30.0
@@ -62,6 +71,21 @@ class Counters:
         """Reports and inventories committed."""
         return self.reports + self.inventories
 
+    def progress(self, running_s: float, since_s: float, reports_then: int) -> str:
+        """One progress line: ``running_s`` into the run, the report rate over the last
+        ``since_s`` (when ``reports_then`` had been committed)."""
+        rate = (self.reports - reports_then) / max(since_s, 1e-9)
+        error = (
+            f"; last error: {self.last_error}"
+            if self.connected < self.agents and self.last_error
+            else ""
+        )
+        return (
+            f"{running_s:6.0f}s  connected {self.connected}/{self.agents}  "
+            f"reports committed {self.reports} ({rate:.0f}/s)  acked {self.acked}  "
+            f"outstanding {self.outstanding}{error}"
+        )
+
 
 @dataclass
 class Summary:
@@ -71,9 +95,87 @@ class Summary:
     elapsed_s: float
     outstanding: int  # counted in the outboxes at the end
     state_dir: Path
-    lines: list[str] = field(default_factory=list)
+    sites: int
+    kept_in: Path | None
+    """The outbox file, kept for a later run; None when it was temporary (deleted)."""
 
     @property
     def ok(self) -> bool:
         """Everything committed was acked."""
         return self.outstanding == 0
+
+    @property
+    def lines(self) -> list[str]:
+        """The run in a few lines, for the command line."""
+        c = self.counters
+        rate = c.reports / self.elapsed_s if self.elapsed_s > 0 else 0.0
+        lines = [
+            f"agents {c.agents} over {self.sites} site(s), ran {self.elapsed_s:.1f} s",
+            f"reports committed {c.reports} ({rate:.0f}/s), inventories {c.inventories}",
+            f"acked {c.acked} (refused by the collector: {c.rejected}), "
+            f"outstanding {self.outstanding}",
+        ]
+        if self.outstanding:
+            where = (
+                "(in a temporary outbox, now deleted)"
+                if self.kept_in is None
+                else f"(kept in {self.kept_in}; a run with the same --seed and --state-dir "
+                "resends them)"
+            )
+            lines.append(f"NOT ACKED: {self.outstanding} committed message(s) {where}")
+        return lines
+
+
+def simulated_agent(
+    machine: Machine,
+    *,
+    mqtt: MqttSection,
+    outbox: Path,
+    interval_s: int,
+    resend_after_s: float,
+    seed: int,
+    on_settled: SettledHook,
+) -> Agent:
+    """The real agent of a simulated machine: its identity, this broker, the shared outbox file,
+    and the machine's simulated host probe and readings instead of this computer's."""
+    config = msgspec.convert(
+        {
+            "agent": {
+                "id": machine.agent,
+                "site": machine.site,
+                "role": machine.role,
+                "device_class": machine.device_class,
+                "interval_s": interval_s,
+                "resend_after_s": resend_after_s,
+            },
+            "mqtt": {"url": mqtt.url, "ca_file": mqtt.ca_file, "keepalive_s": mqtt.keepalive_s},
+            "outbox": {"path": str(outbox)},
+        },
+        AgentConfig,
+    )
+    return Agent(
+        config,
+        [SimulatedHostProbe(machine, seed)],
+        read_machine=functools.partial(_reading, machine),
+        on_settled=on_settled,
+    )
+
+
+def _reading(machine: Machine, first_seen: date) -> Reading:
+    """What the agent's machine probe reads on a simulated machine, now."""
+    return machine_reading(machine, wire.now(), first_seen)
+
+
+def raise_fd_limit(agents: int) -> None:
+    """Each agent needs a socket and two SQLite descriptors; raise the soft limit if needed."""
+    needed = 3 * agents + 64
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and soft < needed:
+        target = needed if hard == resource.RLIM_INFINITY else min(hard, needed)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+        soft = target
+    if soft != resource.RLIM_INFINITY and soft < needed:
+        raise OSError(
+            f"{agents} agents need about {needed} open files, the limit is {soft} "
+            f"(hard {hard}); raise it (ulimit -n) or simulate fewer agents"
+        )
