@@ -1,8 +1,10 @@
 """The catalogue: every measurement, tag and field the collector writes, in one place.
 
-Tests check that each point the collector produces is described here with the right type, and
-later the dashboards' queries are checked against it, so a renamed field cannot silently
-empty a panel.
+Part of the contract: the collector writes these points, the operator CLI and the dashboards
+read them. Tests check that each point the collector produces is described here with the right
+type and that every dashboard query reads only what is here, so a renamed field cannot
+silently empty a panel. What a list of machines or links shows (``Measurement.listed``) is
+chosen here too, once, for the dashboards' tables and the CLI's lists alike.
 """
 
 from __future__ import annotations
@@ -27,12 +29,22 @@ class Field:
 
 @dataclass(frozen=True)
 class Measurement:
-    """A measurement: its tags, its fields and what one point of it means."""
+    """A measurement: its tags, its fields and what one point of it means.
+
+    ``listed`` are the fields every list of these points shows, in order: a row per machine
+    (or link) in the dashboards' tables and in ``wardwatch lifecycle`` / ``links``.
+    """
 
     name: str
     tags: tuple[str, ...]
     fields: dict[str, Field]
     doc: str
+    listed: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        unknown = [name for name in self.listed if name not in self.fields]
+        if unknown:
+            raise KeyError(f"{self.name}: listed fields not in the catalogue: {unknown}")
 
 
 HOST = Measurement(
@@ -115,6 +127,7 @@ OS = Measurement(
         ),
     },
     "the OS and its support verdict, from every report's machine facts and each inventory",
+    listed=("support", "rank", "release", "name", "version", "build", "eol_date", "days_left"),
 )
 
 HARDWARE = Measurement(
@@ -153,6 +166,27 @@ HARDWARE = Measurement(
     },
     "the machine, its age estimate and its lifecycle verdict, from every report's machine "
     "facts and each inventory",
+    listed=(
+        "lifecycle",
+        "rank",
+        "days_left",
+        "end_date",
+        "age_years",
+        "since",
+        "age_source",
+        "age_confidence",
+        "policy",
+        "policy_class",
+        "manufacturer",
+        "model",
+        "serial",
+        "cpu_model",
+        "memory_mb",
+        "bios_date",
+        "hypervisor",
+        "asset_line",
+        "reason",
+    ),
 )
 
 LINK_TAGS = (*AGENT_TAGS, "target", "kind")
@@ -180,6 +214,19 @@ LINK = Measurement(
         "error": Field("str", "", "why replies are missing (empty when none is)"),
     },
     "one probe round from an agent towards one target, with its verdict",
+    listed=(
+        "state",
+        "rank",
+        "method",
+        "address",
+        "loss_pct",
+        "rtt_avg_ms",
+        "rtt_max_ms",
+        "jitter_ms",
+        "ports_open",
+        "ports_checked",
+        "error",
+    ),
 )
 
 VC_PORT = Measurement(

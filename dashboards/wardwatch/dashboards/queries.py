@@ -17,6 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final, Literal
 
+from wardwatch.contract.catalogue import HARDWARE, LINK, OS
+
 Format = Literal["table", "time_series"]
 
 
@@ -107,24 +109,10 @@ SITE_WORST_LINK = Query(
 
 # --- Lifecycle ------------------------------------------------------------------------------
 
-HARDWARE_FIELDS: Final = (
-    "rank",
-    "lifecycle",
-    "days_left",
-    "age_years",
-    "since",
-    "age_source",
-    "age_confidence",
-    "policy",
-    "manufacturer",
-    "model",
-    "serial",
-)
-MACHINES = Query("hardware", HARDWARE_FIELDS, _latest("hardware", HARDWARE_FIELDS))
+MACHINES = Query("hardware", HARDWARE.listed, _latest("hardware", HARDWARE.listed))
 """Every machine's latest hardware verdict (the table sorts worst first)."""
 
-OS_FIELDS: Final = ("rank", "support", "release", "eol_date", "days_left", "name", "version")
-SYSTEMS = Query("os", OS_FIELDS, _latest("os", OS_FIELDS))
+SYSTEMS = Query("os", OS.listed, _latest("os", OS.listed))
 
 AGE_BY_SITE = Query(
     "hardware",
@@ -159,11 +147,10 @@ LINK_STATE = Query(
     'GROUP BY time($__interval), "site", "target" fill(none)',
     "time_series",
 )
-LINK_NOW_FIELDS: Final = ("rank", "state", "loss_pct", "rtt_avg_ms", "jitter_ms", "error")
 LINKS_NOW = Query(
     "link",
-    LINK_NOW_FIELDS,
-    _latest("link", LINK_NOW_FIELDS, '"site", "agent", "target", "kind"').replace(
+    LINK.listed,
+    _latest("link", LINK.listed, '"site", "agent", "target", "kind"').replace(
         f"WHERE {FLEET}", f"WHERE {LINK_FILTER}"
     ),
 )
@@ -198,27 +185,16 @@ REBOOTS = Query(
     f'SELECT distinct("boot_time") AS "boot_time" FROM "host" WHERE {MACHINE} AND $timeFilter',
 )
 """Each distinct boot time in the range: one row per boot."""
-INVENTORY_FIELDS: Final = (
-    "lifecycle",
-    "days_left",
-    "manufacturer",
-    "model",
-    "serial",
-    "cpu_model",
-    "memory_mb",
-    "bios_date",
-    "since",
-    "age_source",
-)
 INVENTORY = Query(
     "hardware",
-    INVENTORY_FIELDS,
-    f'SELECT {_lasts(INVENTORY_FIELDS)} FROM "hardware" WHERE {MACHINE} AND $timeFilter',
+    HARDWARE.listed,
+    f'SELECT {_lasts(HARDWARE.listed)} FROM "hardware" WHERE {MACHINE} AND $timeFilter',
 )
+"""The machine's row of the lifecycle table, the same columns."""
 MACHINE_LINKS = Query(
     "link",
-    LINK_NOW_FIELDS,
-    f'SELECT {_lasts(LINK_NOW_FIELDS)} FROM "link" WHERE {MACHINE} AND $timeFilter '
+    LINK.listed,
+    f'SELECT {_lasts(LINK.listed)} FROM "link" WHERE {MACHINE} AND $timeFilter '
     'GROUP BY "target", "kind"',
 )
 

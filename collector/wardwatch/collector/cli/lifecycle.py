@@ -19,28 +19,7 @@ from wardwatch.collector.cli.options import config_option
 from wardwatch.collector.influx.query import QueryClient, Row, latest
 from wardwatch.common.startup import Commands
 from wardwatch.common.table import cell, columns
-from wardwatch.contract.catalogue import AGENT_TAGS
-
-HARDWARE_FIELDS = (
-    "lifecycle",
-    "rank",
-    "days_left",
-    "end_date",
-    "age_years",
-    "since",
-    "age_source",
-    "age_confidence",
-    "reason",
-    "policy",
-    "policy_class",
-    "manufacturer",
-    "model",
-    "serial",
-    "hypervisor",
-    "cpu_model",
-    "asset_line",
-)
-OS_FIELDS = ("support", "rank", "release", "name", "version", "build", "eol_date", "days_left")
+from wardwatch.contract.catalogue import AGENT_TAGS, HARDWARE, OS, Measurement
 
 
 @dataclass(frozen=True)
@@ -75,15 +54,16 @@ class MachineVerdict:
     rank: int  # the worse of the two verdicts, worst highest
 
 
-def _latest(client: QueryClient, measurement: str, fields: tuple[str, ...], site: str) -> list[Row]:
-    return latest(client, measurement, fields, AGENT_TAGS, {"site": site})
+def _latest(client: QueryClient, measurement: Measurement, site: str) -> list[Row]:
+    """Each machine's latest point of ``measurement``: the fields a list of machines shows."""
+    return latest(client, measurement.name, measurement.listed, AGENT_TAGS, {"site": site})
 
 
 def fleet_verdicts(client: QueryClient, site: str = "") -> list[MachineVerdict]:
     """Every machine's latest verdicts (of one site, if given), worst first."""
-    systems = {row.tags["agent"]: row for row in _latest(client, "os", OS_FIELDS, site)}
+    systems = {row.tags["agent"]: row for row in _latest(client, OS, site)}
     found: list[MachineVerdict] = []
-    for hw in _latest(client, "hardware", HARDWARE_FIELDS, site):
+    for hw in _latest(client, HARDWARE, site):
         sw = systems.get(hw.tags["agent"], Row("os", {}))
         at = datetime.fromtimestamp(int(hw.values["time"]) / 1e9, UTC).date().isoformat()
         found.append(

@@ -16,21 +16,7 @@ from wardwatch.collector.cli.status import human_duration
 from wardwatch.collector.influx.query import QueryClient, latest
 from wardwatch.common.startup import Commands
 from wardwatch.common.table import cell, columns
-from wardwatch.contract.catalogue import LINK_TAGS
-
-FIELDS = (
-    "state",
-    "rank",
-    "method",
-    "address",
-    "loss_pct",
-    "rtt_avg_ms",
-    "rtt_max_ms",
-    "jitter_ms",
-    "ports_open",
-    "ports_checked",
-    "error",
-)
+from wardwatch.contract.catalogue import LINK
 
 
 @dataclass(frozen=True)
@@ -57,7 +43,7 @@ class LinkState:
 
 def fleet_links(client: QueryClient, site: str = "") -> list[LinkState]:
     """Every link's latest round (of one site, if given), worst first: state, then loss, RTT."""
-    rows = latest(client, "link", FIELDS, LINK_TAGS, {"site": site})
+    rows = latest(client, LINK.name, LINK.listed, LINK.tags, {"site": site})
     links = [
         LinkState(
             site=row.tags.get("site", ""),
