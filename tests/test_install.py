@@ -1,25 +1,120 @@
-"""The README's agent-only install: a fresh virtualenv, `pip install` of this repository, and
-the agent reporting through it, with no InfluxDB client installed."""
+"""What the repository builds and installs: two wheels from a copy of its files.
+
+``wardwatch`` (the top-level pyproject) is the whole project under one import name;
+``wardwatch-agent`` (agent/pyproject.toml) is what a ward PC installs: the agent and the rooms
+it imports, no collector or dashboards code and no collector dependency. The agent-only wheel is
+installed into a fresh virtualenv, as the README says, and its agent reports to a real broker
+and collector.
+"""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
-from pathlib import Path
+import tomllib
+import zipfile
+from pathlib import Path, PurePosixPath
+
+import pytest
 
 from tests.support import repo
 from tests.support.helpers import wait_until
 from wardwatch.collector.devstack.services import Mosquitto
 from wardwatch.collector.ingest.pipeline import Collector
 
+pytestmark = pytest.mark.process
+
+ROOMS_OF_THE_AGENT = {"agent", "common", "contract", "rules"}
+SOURCE_ROOTS = ("agent", "collector", "dashboards")
+
+
+@pytest.fixture(scope="module")
+def wheels(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Both wheels, built (as pip does, in isolation) from a copy of the files git tracks or
+    would (not ignored), so the build needs nothing but what a clone holds and leaves nothing
+    in the checkout."""
+    base = tmp_path_factory.mktemp("build")
+    listed = ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"]
+    tracked = (
+        subprocess.run(listed, cwd=repo.ROOT, capture_output=True, check=True, timeout=60)
+        .stdout.decode()
+        .split("\0")
+    )
+    checkout = base / "checkout"
+    for name in filter(None, tracked):
+        source = repo.ROOT / name
+        if source.is_file():
+            (checkout / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, checkout / name)
+    built: dict[str, Path] = {}
+    for name, project in (("wardwatch", checkout), ("wardwatch-agent", checkout / "agent")):
+        out = base / name
+        result = subprocess.run(
+            [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(out), "."],
+            cwd=project,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert result.returncode == 0, result.stderr
+        (built[name],) = out.glob("*.whl")
+    return built
+
+
+def _files(wheel: Path) -> list[PurePosixPath]:
+    with zipfile.ZipFile(wheel) as archive:
+        return [PurePosixPath(name) for name in archive.namelist()]
+
+
+def _packages(files: list[PurePosixPath]) -> set[str]:
+    return {".".join(f.parent.parts) for f in files if f.name == "__init__.py"}
+
+
+def test_wardwatch_is_the_only_top_level_name(wheels: dict[str, Path]) -> None:
+    for wheel in wheels.values():
+        files = _files(wheel)
+        tops = {f.parts[0] for f in files if not f.parts[0].endswith(".dist-info")}
+        assert tops == {"wardwatch"}, (wheel.name, tops)
+        # A namespace package (PEP 420): no wardwatch/__init__.py that one wheel would own.
+        assert PurePosixPath("wardwatch/__init__.py") not in files
+
+
+def test_the_whole_wheel_holds_every_package_of_the_three_folders(
+    wheels: dict[str, Path],
+) -> None:
+    in_source = {
+        ".".join(init.parent.relative_to(repo.ROOT / root).parts)
+        for root in SOURCE_ROOTS
+        for init in (repo.ROOT / root / "wardwatch").rglob("__init__.py")
+    }
+    missing = in_source - _packages(_files(wheels["wardwatch"]))
+    assert not missing, f"add these packages to pyproject.toml [tool.setuptools]: {missing}"
+
+
+def test_the_agent_wheel_holds_the_agents_rooms_only(wheels: dict[str, Path]) -> None:
+    files = _files(wheels["wardwatch-agent"])
+    rooms = {f.parts[1] for f in files if f.parts[0] == "wardwatch"}
+    assert rooms == ROOMS_OF_THE_AGENT
+    # ...and all of them, data files included: what the agent loads at run time.
+    whole = set(_files(wheels["wardwatch"]))
+    agent_side = {f for f in whole if len(f.parts) > 1 and f.parts[1] in ROOMS_OF_THE_AGENT}
+    assert agent_side <= set(files)
+
+
+def test_both_projects_declare_the_same_agent_dependencies() -> None:
+    whole = tomllib.loads((repo.ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    agent = tomllib.loads((repo.ROOT / "agent" / "pyproject.toml").read_text(encoding="utf-8"))
+    assert agent["project"]["dependencies"] == whole["project"]["dependencies"]
+
 
 def test_agent_only_install_reports_and_is_stored(
-    tmp_path: Path, mosquitto: Mosquitto, collector: Collector
+    tmp_path: Path, wheels: dict[str, Path], mosquitto: Mosquitto, collector: Collector
 ) -> None:
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
     pip = subprocess.run(
-        [str(venv / "bin" / "pip"), "install", "--quiet", str(repo.ROOT)],
+        [str(venv / "bin" / "pip"), "install", "--quiet", str(wheels["wardwatch-agent"])],
         capture_output=True,
         text=True,
         timeout=600,
@@ -31,7 +126,9 @@ def test_agent_only_install_reports_and_is_stored(
         text=True,
         timeout=120,
     ).stdout.lower()
-    assert "influxdb-client" not in listed and "paho-mqtt" in listed
+    assert "paho-mqtt" in listed
+    for collector_side in ("influxdb-client", "grafana", "urllib3"):
+        assert collector_side not in listed, listed
     config = tmp_path / "agent.toml"
     config.write_text(
         f'[agent]\nid = "tan-an-pc07"\nsite = "tan-an"\n[mqtt]\nurl = "{mosquitto.url}"\n'

@@ -1,4 +1,4 @@
-"""Lifecycle policy files and the OS end-of-support table (every Windows build row of FACTS.md)."""
+"""Lifecycle policy files and the OS end-of-support table (every Windows build row of docs/facts.md)."""
 
 from __future__ import annotations
 
@@ -41,7 +41,7 @@ def test_shipped_policy_names_match_files_and_every_figure_has_a_source(name: st
     assert set(raw["useful_life"]) == set(p.useful_life)
     for life in p.useful_life.values():
         assert life.source
-        assert not life.confirmed  # FACTS.md: no primary table read; say so
+        assert not life.confirmed  # docs/facts.md: no primary table read; say so
         if life.rate_pct is not None:
             assert life.rate_pct == pytest.approx(100 / life.years, abs=0.01)
 
@@ -118,8 +118,8 @@ def test_os_table_is_endoflife_format_and_credits_mit() -> None:
             assert {"cycle", "releaseDate", "eol", "extendedSupport"} <= set(cycle)
 
 
-# Every row of FACTS.md's build table, with the edition that selects it and the dates of its
-# "End of support" table (or Microsoft's lifecycle where FACTS.md gives none).
+# Every row of docs/facts.md's build table, with the edition that selects it and the dates of its
+# "End of support" table (or Microsoft's lifecycle where it gives none).
 BUILDS = [
     ("7601", "Professional", "Windows 7 SP1", D(2020, 1, 14)),
     ("9200", "Professional", "Windows 8", D(2016, 1, 12)),

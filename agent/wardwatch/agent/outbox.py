@@ -1,6 +1,6 @@
 """The agent's durable outbox: every message is on disk before it is published.
 
-A broker's PUBACK proves nothing about storage (DESIGN.md, "Nothing lost"), so a message stays
+A broker's PUBACK proves nothing about storage (docs/design.md, "Nothing lost"), so a message stays
 here until the collector's end-to-end ack names it. It is published again when that ack is late,
 after a reconnect and after a restart, oldest first, with its original measurement time; only
 ``sent_at`` is renewed at each publish, so the collector can tell a clock's skew from a

@@ -1,6 +1,6 @@
 """How old is this machine? An estimate from every piece of evidence, with its source and why.
 
-Follows DESIGN.md ("Hardware age and lifecycle"). Evidence, best first: the asset register ›
+Follows docs/design.md ("Hardware age and lifecycle"); the evidence is in docs/facts.md. Evidence, best first: the asset register ›
 the SMBIOS BIOS release date › disk power-on hours › CPU generation › first seen. What each
 says about ``since`` (when the machine entered service):
 

@@ -1,11 +1,11 @@
 """CPU model string → launch year, from a small table of rules the project maintains.
 
-The CPU is the weakest dated evidence of a machine's age (DESIGN.md, "Hardware age and
-lifecycle"): it says only that the machine cannot be older than its processor. It is still
+The CPU is the weakest dated evidence of a machine's age (docs/design.md, "Hardware age
+and lifecycle"): it says only that the machine cannot be older than its processor. It is still
 useful, because a CPU's launch year is never moved by a BIOS update.
 
 Source of the years: Intel ARK (ark.intel.com, "Launch Date" of each processor number) and
-AMD's product pages, as summarised in FACTS.md ("Hardware-age evidence"). A row gives the
+AMD's product pages, as summarised in docs/facts.md ("Evidence of a machine's age"). A row gives the
 range of launch years of the whole series (the first and the last model of it), so
 ``year`` is the earliest a machine with such a CPU can date from. Update a row when a
 series gains a model launched later; add a row for a series the wards turn out to use.
@@ -69,7 +69,7 @@ def _series(brand: str, letters: str, first: str, digits: int) -> str:
 
 # Order matters only where series overlap: the first row that matches wins. A generation's
 # mobile parts often launched months before its desktop ones (i5-7200U 2016, i5-10210U 2019,
-# i5-1135G7 2020, i5-13600K October 2022), so those rows start a year earlier than FACTS.md's
+# i5-1135G7 2020, i5-13600K October 2022), so those rows start a year earlier than the
 # desktop summary: ``year`` must never be later than a real machine's purchase.
 RULES: Final[tuple[Rule, ...]] = (
     # Intel Core, first generation (Nehalem/Westmere): three-digit numbers, desktop and

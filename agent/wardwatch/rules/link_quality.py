@@ -2,7 +2,7 @@
 jitter and loss. The agent's ``probe`` command and the collector grade with the same function;
 each config may override the limits per target kind (``[thresholds.<kind>]``).
 
-Defaults, for a videoconference path (round-trip figures), from DESIGN.md:
+Defaults, for a videoconference path (round-trip figures; docs/facts.md has the sources):
 
 - good: RTT <= 300 ms, jitter <= 30 ms, loss < 1 % — ITU-T G.114 (150 ms one way), Cisco's
   interactive-video QoS guidance (<= 30 ms jitter, <= 1 % loss);

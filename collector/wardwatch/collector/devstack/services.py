@@ -166,7 +166,7 @@ class Mosquitto(LocalService):
             f"persistence {'true' if self.persistence else 'false'}",
             f"persistence_location {data_dir}",
             # Short, so a broker killed in a test or on `make run` loses little; the end-to-end
-            # ack (DESIGN.md, "Nothing lost") covers what it does lose.
+            # ack (docs/design.md, "Nothing lost") covers what it does lose.
             "autosave_interval 1",
         ]
         if os.geteuid() == 0:
