@@ -1,4 +1,5 @@
-"""Lifecycle policy files and the OS end-of-support table (every Windows build row of docs/facts.md)."""
+"""Lifecycle policy files and the OS end-of-support table (every Windows build row of
+docs/facts.md)."""
 
 from __future__ import annotations
 

@@ -1,8 +1,8 @@
 """How old is this machine? An estimate from every piece of evidence, with its source and why.
 
-Follows docs/design.md ("Hardware age and lifecycle"); the evidence is in docs/facts.md. Evidence, best first: the asset register ›
-the SMBIOS BIOS release date › disk power-on hours › CPU generation › first seen. What each
-says about ``since`` (when the machine entered service):
+Follows docs/design.md ("Hardware age and lifecycle"); docs/facts.md has the sources. Evidence,
+best first: the asset register › the SMBIOS BIOS release date › disk power-on hours › CPU
+generation › first seen. What each says about ``since`` (when the machine entered service):
 
 - register: the purchase date, as the city recorded it;
 - BIOS date: the machine existed then, but a BIOS update moves the date forward, so it is an
