@@ -21,7 +21,7 @@ PYTEST_ARGS ?=
 # e.g. make run RUN_ARGS='--mqtt-port 11884 --interval-s 5'
 RUN_ARGS ?=
 
-.PHONY: venv deps test run bench lint fmt schema clean
+.PHONY: venv deps test test-fast run bench lint fmt schema clean
 
 # venv: create .venv and install wardwatch editable with its test tools.
 venv: $(STAMP)
@@ -45,9 +45,15 @@ else
 	@echo "deps: $(DEB_PACKAGES) are installed"
 endif
 
-# test: the whole test suite against real local services.
+# test: the whole test suite against real local services (every tier; root for the network
+# namespaces of the link tests).
 test: deps venv
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+# test-fast: the unit tier only, in seconds: no root, no service, no program started
+# (tests/conftest.py enforces it). The other tiers: -m services, -m process, -m netns.
+test-fast: venv
+	$(BIN)/python -m pytest -q -m unit $(PYTEST_ARGS)
 
 # run: broker, database, collector and an agent for this machine, all under .run/ (Ctrl-C stops).
 run: deps venv

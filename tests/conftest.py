@@ -1,10 +1,16 @@
-"""Fixtures that start the real services (wardwatch.collector.devstack.services) for the tests.
+"""Fixtures that start the real services (wardwatch.collector.devstack.services), and the tiers.
 
 Nothing here skips: a missing binary fails the test with the command that installs it.
+
+Every test carries a tier marker (pyproject.toml lists them). Collection fails on a test without
+one, or on a ``unit`` test that also carries another tier or asks for a service fixture; and a
+``unit`` test that starts a child process fails with the tier to give it instead. So
+``make test-fast`` (``-m unit``) needs no root, no service and no program of its own.
 """
 
 from __future__ import annotations
 
+import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,6 +32,44 @@ from wardwatch.collector.influx.query import QueryClient
 from wardwatch.collector.ingest.pipeline import Collector
 
 S = TypeVar("S", bound=LocalService)
+
+TIERS = ("unit", "services", "process", "netns")
+SERVICE_FIXTURES = {"mosquitto", "influxd", "influx_db", "victoria", "reader", "collector"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Refuse a test without a tier, and a unit test that is more than unit."""
+    problems = []
+    for item in items:
+        tiers = {mark.name for mark in item.iter_markers() if mark.name in TIERS}
+        services = SERVICE_FIXTURES & set(getattr(item, "fixturenames", ()))
+        if not tiers:
+            problems.append(f"{item.nodeid}: no tier: mark it with one of {', '.join(TIERS)}")
+        elif "unit" in tiers and (len(tiers) > 1 or services):
+            problems.append(
+                f"{item.nodeid}: a unit test cannot also be {tiers - {'unit'} or services}"
+            )
+        elif services and "services" not in tiers:
+            problems.append(f"{item.nodeid}: uses {', '.join(sorted(services))}: mark it services")
+    if problems:
+        raise pytest.UsageError("\n".join(problems))
+
+
+@pytest.fixture(autouse=True)
+def _unit_tests_start_no_process(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A unit test that starts a child process fails, naming the tier it belongs to."""
+    if request.node.get_closest_marker("unit") is None:
+        return
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError(
+            f"{request.node.nodeid} starts a process ({args[1] if len(args) > 1 else kwargs}): "
+            "mark it process (or services), not unit"
+        )
+
+    monkeypatch.setattr(subprocess.Popen, "__init__", refuse)
 
 
 def _running(service: S) -> Iterator[S]:

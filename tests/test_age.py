@@ -12,6 +12,8 @@ from wardwatch.rules import age, cpu_launch
 from wardwatch.rules.age import AgeEstimate, AgeEvidence
 from wardwatch.rules.cpu_launch import CpuLaunch
 
+pytestmark = pytest.mark.unit
+
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 
 

@@ -50,6 +50,8 @@ def collector_toml(tmp_path: Path, influxd: Influxd, influx_db: str) -> Path:
     return path
 
 
+@pytest.mark.process
+@pytest.mark.services
 def test_once_exits_0_when_stored(
     tmp_path: Path, mosquitto: Mosquitto, collector: Collector
 ) -> None:
@@ -60,6 +62,7 @@ def test_once_exits_0_when_stored(
     assert collector.stats.stored == 1
 
 
+@pytest.mark.process
 def test_once_without_broker_exits_1_with_the_reason(tmp_path: Path) -> None:
     url = f"mqtt://127.0.0.1:{free_port()}"
     config = write_agent_config(tmp_path / "agent.toml", url)
@@ -68,6 +71,8 @@ def test_once_without_broker_exits_1_with_the_reason(tmp_path: Path) -> None:
     assert f"not stored: cannot reach broker {url} (Connection refused)" in result.stderr
 
 
+@pytest.mark.process
+@pytest.mark.services
 def test_once_without_collector_exits_1_with_the_reason(
     tmp_path: Path, mosquitto: Mosquitto
 ) -> None:
@@ -92,6 +97,8 @@ def retained_status(mqtt_url: str) -> str:
         client.close()
 
 
+@pytest.mark.process
+@pytest.mark.services
 @pytest.mark.parametrize("ending", ["SIGTERM", "SIGKILL"])
 def test_running_agent_reports_and_goes_offline(
     tmp_path: Path,
@@ -189,6 +196,7 @@ def test_running_agent_reports_and_goes_offline(
         assert process.returncode == 0, process.stderr.read() if process.stderr else ""
 
 
+@pytest.mark.process
 def test_agent_never_loads_the_influxdb_client() -> None:
     # The agent's install stays small: psutil, paho-mqtt and msgspec only.
     code = (
@@ -204,6 +212,8 @@ def test_agent_never_loads_the_influxdb_client() -> None:
     assert result.stdout.strip() == "[]"
 
 
+@pytest.mark.process
+@pytest.mark.services
 def test_once_keeps_an_unacked_report_and_the_next_run_sends_it(
     tmp_path: Path, mosquitto: Mosquitto, influxd: Influxd, influx_db: str
 ) -> None:

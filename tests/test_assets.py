@@ -12,6 +12,8 @@ import pytest
 from wardwatch.collector.judgement.assets import Asset, AssetRegister
 from wardwatch.rules.policy import load_policy
 
+pytestmark = pytest.mark.unit
+
 CLASSES = set(load_policy().useful_life)
 TODAY = dt.date(2026, 11, 27)
 

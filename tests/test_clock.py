@@ -25,6 +25,7 @@ DAY = timedelta(days=1)
 judge = ClockJudge(max_skew_s=300, max_wait_s=7 * 86400)
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize(
     ("sent", "received", "connected", "skewed"),
     [
@@ -44,12 +45,15 @@ def test_rule(sent, received, connected, skewed) -> None:  # type: ignore[no-unt
     assert check.correction == (timedelta(seconds=round(check.skew_s)) if skewed else timedelta(0))
 
 
+@pytest.mark.unit
 def test_correction_is_whole_seconds_so_redelivery_collapses() -> None:
     a = judge.check(T0, T0 + timedelta(hours=2, milliseconds=120), T0 - DAY)
     b = judge.check(T0, T0 + timedelta(hours=2, milliseconds=380), T0 - DAY)
     assert a.correction == b.correction == timedelta(hours=2)
 
 
+@pytest.mark.process
+@pytest.mark.services
 @pytest.mark.parametrize("offset", ["-3650d", "+3650d"])
 def test_agent_ten_years_off_is_flagged_and_lands_at_the_right_time(
     tmp_path: Path, mosquitto: Mosquitto, collector: Collector, reader: QueryClient, offset: str
@@ -94,6 +98,7 @@ def test_agent_ten_years_off_is_flagged_and_lands_at_the_right_time(
     assert abs(host.values["boot_time"] - (after.timestamp() - host.values["uptime_s"])) < 60
 
 
+@pytest.mark.services
 def test_replayed_old_message_is_not_mistaken_for_skew(
     collector: Collector, mosquitto: Mosquitto, reader: QueryClient
 ) -> None:

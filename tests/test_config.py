@@ -16,14 +16,17 @@ from wardwatch.common.tomlconfig import ConfigError, load
 from wardwatch.contract import wire
 
 
+@pytest.mark.unit
 def test_agent_sample_equals_defaults() -> None:
     assert agent_config.load(agent_config.SAMPLE) == agent_config.AgentConfig()
 
 
+@pytest.mark.unit
 def test_collector_sample_equals_defaults() -> None:
     assert collector_config.load(collector_config.SAMPLE) == collector_config.CollectorConfig()
 
 
+@pytest.mark.unit
 def test_sample_documents_every_key() -> None:
     # Every key of every section is spelled out in the sample, so it is a complete reference.
     for model, sample in (
@@ -48,6 +51,7 @@ def test_sample_documents_every_key() -> None:
                 assert f"\n# {key.encode_name} = " in text, (sample, section.encode_name, key.name)
 
 
+@pytest.mark.unit
 def test_environment_overrides_the_file(tmp_path: Path) -> None:
     path = tmp_path / "agent.toml"
     path.write_text('[agent]\nsite = "tan-an"\ninterval_s = 60\n')
@@ -61,12 +65,14 @@ def test_environment_overrides_the_file(tmp_path: Path) -> None:
     assert cfg.mqtt.url == "mqtts://hub.example:8883"
 
 
+@pytest.mark.unit
 def test_defaults_derive_id_and_username_from_hostname() -> None:
     assert wire.hostname_id("TAN-AN PC#07") == "tan-an-pc-07"
     cfg = load(None, agent_config.AgentConfig, {"WARDWATCH_AGENT_ID": "ea-tu-vc1"})
     assert cfg.agent_id == cfg.mqtt_username == "ea-tu-vc1"
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
@@ -91,21 +97,25 @@ def test_bad_agent_config_names_file_key_and_value(
     assert expected in str(caught.value)
 
 
+@pytest.mark.unit
 def test_environment_errors_name_the_variable() -> None:
     with pytest.raises(ConfigError, match="from environment variable WARDWATCH_INFLUX_API"):
         load(None, collector_config.CollectorConfig, {"WARDWATCH_INFLUX_API": "v3"})
 
 
+@pytest.mark.unit
 def test_v2_needs_org_and_bucket() -> None:
     with pytest.raises(ConfigError, match='api = "v2" needs org'):
         load(None, collector_config.CollectorConfig, {"WARDWATCH_INFLUX_API": "v2"})
 
 
+@pytest.mark.unit
 def test_missing_file() -> None:
     with pytest.raises(ConfigError, match="no such config file"):
         agent_config.load(Path("/nonexistent/agent.toml"))
 
 
+@pytest.mark.process
 @pytest.mark.parametrize("program", [programs.AGENT, programs.COLLECTOR])
 def test_cli_check_exits_2_with_the_reason(tmp_path: Path, program: tuple[str, ...]) -> None:
     path = tmp_path / "bad.toml"
@@ -120,6 +130,7 @@ def test_cli_check_exits_2_with_the_reason(tmp_path: Path, program: tuple[str, .
     assert f"{path}: key mqtt.keepalive_s = 1: Expected `int` >= 5" in result.stderr
 
 
+@pytest.mark.process
 @pytest.mark.parametrize(
     ("program", "sample"),
     [
@@ -138,6 +149,7 @@ def test_cli_check_accepts_the_sample(program: tuple[str, ...], sample: Path) ->
     assert "OK" in result.stdout
 
 
+@pytest.mark.process
 def test_collector_check_names_a_bad_policy_and_counts_register_problems(tmp_path: Path) -> None:
     policy = tmp_path / "city.toml"
     policy.write_text(

@@ -7,6 +7,8 @@ import pytest
 from wardwatch.rules import cpu_launch
 from wardwatch.rules.cpu_launch import CpuLaunch
 
+pytestmark = pytest.mark.unit
+
 # (model string as Windows' registry or Linux's /proc/cpuinfo prints it, family, year, year_to)
 CASES: list[tuple[str, str, int, int]] = [
     ("Intel(R) Core(TM) i7 CPU         920  @ 2.67GHz", "Intel Core i7-9xx", 2008, 2010),

@@ -17,6 +17,7 @@ import pytest
 from tests.support import programs, repo
 from tests.support.factories import JUDGE, T0, host_facts, identity, link_facts, machine_facts
 from tests.test_lifecycle import CASES, _report
+from wardwatch.collector.cli import main as cli
 from wardwatch.collector.config import InfluxSection
 from wardwatch.collector.devstack.services import Influxd, free_port
 from wardwatch.collector.influx.lineproto import encode_all
@@ -35,6 +36,7 @@ PANELS = [(str(path), panel) for path, board in BOARDS.items() for panel in buil
 QUERIES = [value for value in vars(q).values() if isinstance(value, q.Query)]
 
 
+@pytest.mark.unit
 def test_generated_files_are_what_the_builders_make() -> None:
     for relative, content in build.files().items():
         committed = (build.GENERATED / relative).read_text(encoding="utf-8")
@@ -43,6 +45,7 @@ def test_generated_files_are_what_the_builders_make() -> None:
     assert on_disk == set(build.files()), "a generated file no builder makes"
 
 
+@pytest.mark.unit
 def test_four_dashboards_in_two_languages_with_stable_uids() -> None:
     uids = {board["uid"] for board in BOARDS.values()}
     assert uids == {f"ww-{n}-{lang}" for n in build.BUILDERS for lang in ("vi", "en")}
@@ -53,6 +56,7 @@ def test_four_dashboards_in_two_languages_with_stable_uids() -> None:
     assert [p["targets"] for p in build.panels(vi)] == [p["targets"] for p in build.panels(en)]
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize(("board", "panel"), PANELS, ids=[f"{b}:{p['title']}" for b, p in PANELS])
 def test_every_panel_has_a_datasource_a_query_and_a_unit(board: str, panel: dict[str, Any]) -> None:
     assert panel["datasource"] == {"type": "influxdb", "uid": build.DATASOURCE_UID}
@@ -63,6 +67,7 @@ def test_every_panel_has_a_datasource_a_query_and_a_unit(board: str, panel: dict
     assert panel["fieldConfig"]["defaults"]["unit"]
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("query", QUERIES, ids=[query.text[:60] for query in QUERIES])
 def test_every_query_reads_only_what_the_collector_writes(query: q.Query) -> None:
     spec = CATALOGUE[query.measurement]
@@ -182,6 +187,8 @@ def _judged() -> dict[str, str]:
     return truth
 
 
+@pytest.mark.process
+@pytest.mark.services
 @pytest.mark.parametrize(("board", "panel"), PANELS, ids=[f"{b}:{p['title']}" for b, p in PANELS])
 def test_every_panel_query_runs_on_real_data(
     fleet: QueryClient, board: str, panel: dict[str, Any]
@@ -193,6 +200,8 @@ def test_every_panel_query_runs_on_real_data(
         assert rows, f"{panel['title']}: no data for {query.text}"
 
 
+@pytest.mark.process
+@pytest.mark.services
 def test_lifecycle_table_and_count_name_exactly_the_out_of_lifecycle_machines(
     fleet: QueryClient,
 ) -> None:
@@ -216,6 +225,8 @@ def test_lifecycle_table_and_count_name_exactly_the_out_of_lifecycle_machines(
     assert per_site == expected
 
 
+@pytest.mark.process
+@pytest.mark.services
 def test_link_panels_name_exactly_the_degraded_link_and_the_offline_machine(
     fleet: QueryClient,
 ) -> None:
@@ -238,6 +249,8 @@ def test_link_panels_name_exactly_the_degraded_link_and_the_offline_machine(
     }
 
 
+@pytest.mark.process
+@pytest.mark.services
 def test_reporting_panel_counts_only_machines_heard_in_its_window(fleet: QueryClient) -> None:
     # The overview pins this panel to the last 3 minutes: 3 minutes after the last reports,
     # every machine counts; 10 minutes after, none does.
@@ -246,9 +259,11 @@ def test_reporting_panel_counts_only_machines_heard_in_its_window(fleet: QueryCl
     assert _run(fleet, q.REPORTING, "3m", now=T0 + timedelta(minutes=10)) == []
 
 
+@pytest.mark.process
 def test_build_command_regenerates_and_reports() -> None:
     done = subprocess.run(
         [*programs.WARDWATCH, "dashboards", "build"],
+        cwd=repo.ROOT,
         capture_output=True,
         text=True,
         timeout=120,
@@ -257,6 +272,18 @@ def test_build_command_regenerates_and_reports() -> None:
     assert done.stdout.strip().endswith(": 0 changed"), done.stdout
 
 
+@pytest.mark.unit
+def test_build_outside_a_checkout_says_where_to_run_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli.main(["dashboards", "build", "--repo", str(tmp_path)]) == 2
+    error = capsys.readouterr().err
+    assert f"{tmp_path} is not a checkout of wardwatch" in error
+    assert "--repo DIR" in error
+    assert not any(tmp_path.iterdir())  # nothing written
+
+
+@pytest.mark.unit
 def test_provisioning_points_grafana_at_the_generated_dashboards_and_the_datasource() -> None:
     root = repo.DEPLOY / "grafana" / "provisioning"
     sources = msgspec.yaml.decode((root / "datasources" / "wardwatch.yaml").read_bytes())
@@ -272,11 +299,13 @@ def test_provisioning_points_grafana_at_the_generated_dashboards_and_the_datasou
 # Alert rules
 
 
+@pytest.mark.unit
 def test_alerting_file_is_what_the_builder_makes_and_well_formed() -> None:
-    assert alerts.FILE.read_text(encoding="utf-8") == alerts.render(), (
+    committed = repo.ROOT / alerts.IN_REPO
+    assert committed.read_text(encoding="utf-8") == alerts.render(), (
         "stale: run `wardwatch dashboards build`"
     )
-    document = alerts.document()
+    document = alerts.document(committed)
     assert document["apiVersion"] == 1
     (group,) = document["groups"]
     uids = [rule["uid"] for rule in group["rules"]]
@@ -323,6 +352,8 @@ def _firing(client: QueryClient, rule: alerts.Rule, now: datetime) -> set[tuple[
 RULE = {rule.uid: rule for rule in alerts.RULES}
 
 
+@pytest.mark.process
+@pytest.mark.services
 def test_every_alert_rule_fires_for_exactly_the_expected_machines_and_links(
     fleet: QueryClient,
 ) -> None:
@@ -350,6 +381,7 @@ def test_every_alert_rule_fires_for_exactly_the_expected_machines_and_links(
     assert _firing(fleet, RULE["ww-outbox-dropping"], at) == set()
 
 
+@pytest.mark.unit
 def test_compose_file_mounts_what_exists_and_grafana_finds_what_is_generated() -> None:
     deploy = repo.DEPLOY
     compose = msgspec.yaml.decode((deploy / "docker-compose.yml").read_bytes())
@@ -371,4 +403,4 @@ def test_compose_file_mounts_what_exists_and_grafana_finds_what_is_generated() -
     assert (build.GENERATED / home.removeprefix(provider["options"]["path"] + "/")).is_file()
     assert "WARDWATCH_INFLUX_URL" in grafana["environment"]  # the data source's ${...}
     assert mounts["./grafana/provisioning/alerting"] == "/etc/grafana/provisioning/alerting"
-    assert alerts.FILE.parent == deploy / "grafana/provisioning/alerting"
+    assert repo.ROOT / alerts.IN_REPO.parent == deploy / "grafana/provisioning/alerting"

@@ -17,6 +17,8 @@ from tests.support.helpers import wait_until
 from wardwatch.collector.devstack.services import Mosquitto, free_port
 from wardwatch.contract import wire
 
+pytestmark = [pytest.mark.process, pytest.mark.services]
+
 MOSQUITTO = repo.DEPLOY / "mosquitto"
 PASSWORDS = {"wardwatch-collector": "c-secret", "tan-an-pc07": "a-secret", "ea-tu-pc01": "b-secret"}
 

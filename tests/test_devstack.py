@@ -73,6 +73,7 @@ def _gone(pid: int) -> bool:
     return not psutil.pid_exists(pid)
 
 
+@pytest.mark.services
 def test_mosquitto_answers_and_stops_by_pid(mosquitto: Mosquitto) -> None:
     assert mosquitto.url == f"mqtt://127.0.0.1:{mosquitto.port}"
     _publish_retained(mosquitto, b"hello")
@@ -85,6 +86,8 @@ def test_mosquitto_answers_and_stops_by_pid(mosquitto: Mosquitto) -> None:
     assert port_is_free(mosquitto.port)
 
 
+@pytest.mark.process
+@pytest.mark.services
 def test_two_brokers_run_side_by_side(tmp_path: Path) -> None:
     with (
         Mosquitto(tmp_path / "a", free_port()) as a,
@@ -97,6 +100,7 @@ def test_two_brokers_run_side_by_side(tmp_path: Path) -> None:
         assert _retained(b, timeout_s=1.0) is None
 
 
+@pytest.mark.services
 def test_broker_restart_keeps_port_and_persisted_data(mosquitto: Mosquitto) -> None:
     # Under pytest's 0700 tmp dir this fails if mosquitto dropped root for its own user.
     _publish_retained(mosquitto, b"survives")
@@ -113,6 +117,7 @@ def test_broker_restart_keeps_port_and_persisted_data(mosquitto: Mosquitto) -> N
     assert "Permission denied" not in mosquitto.log_path.read_text()
 
 
+@pytest.mark.services
 def test_kill_leaves_no_process_and_the_broker_starts_again(mosquitto: Mosquitto) -> None:
     pid = mosquitto.pid
     assert pid is not None
@@ -125,12 +130,15 @@ def test_kill_leaves_no_process_and_the_broker_starts_again(mosquitto: Mosquitto
     assert _retained(mosquitto) == b"back"
 
 
+@pytest.mark.services
 def test_influxd_stores_and_answers_queries(influxd: Influxd, influx_db: str) -> None:
     influxd.write(influx_db, "uptime,agent_id=pc-1 up_s=42i 1700000000000000000")
     rows = influxd.query("SELECT up_s FROM uptime", database=influx_db)
     assert [row.values for row in rows] == [{"time": 1700000000000000000, "up_s": 42}]
 
 
+@pytest.mark.process
+@pytest.mark.services
 def test_second_influxd_beside_the_session_one_restarts_with_its_data(
     influxd: Influxd, tmp_path: Path
 ) -> None:
@@ -152,6 +160,7 @@ def test_second_influxd_beside_the_session_one_restarts_with_its_data(
     assert influxd.running
 
 
+@pytest.mark.services
 def test_victoria_accepts_influx_v2_writes_and_names_series_measurement_field(
     victoria: VictoriaMetrics,
 ) -> None:
@@ -168,6 +177,8 @@ def test_victoria_accepts_influx_v2_writes_and_names_series_measurement_field(
     assert series["vmtest_online"]["values"] == [1]
 
 
+@pytest.mark.process
+@pytest.mark.services
 def test_two_victorias_run_side_by_side(victoria: VictoriaMetrics, tmp_path: Path) -> None:
     with VictoriaMetrics(tmp_path / "vm", free_port()) as second:
         for server in (victoria, second):
@@ -176,6 +187,7 @@ def test_two_victorias_run_side_by_side(victoria: VictoriaMetrics, tmp_path: Pat
     assert _gone(second.pid or 0)
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize(
     ("make", "install"),
     [
@@ -194,6 +206,8 @@ def test_missing_binary_names_the_install_command(make: Any, install: str, tmp_p
         service.start()
 
 
+@pytest.mark.process
+@pytest.mark.services
 def test_start_failure_reports_the_log_tail(tmp_path: Path) -> None:
     broker = Mosquitto(tmp_path / "bad", free_port(), extra_conf="no_such_option 1")
     with pytest.raises(ServiceError, match='Unknown configuration variable "no_such_option"'):
@@ -201,6 +215,8 @@ def test_start_failure_reports_the_log_tail(tmp_path: Path) -> None:
     assert not broker.running
 
 
+@pytest.mark.process
+@pytest.mark.services
 def test_busy_port_is_refused_before_starting(tmp_path: Path) -> None:
     with socket.socket() as squatter:
         squatter.bind(("127.0.0.1", 0))

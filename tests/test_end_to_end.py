@@ -62,6 +62,7 @@ def host_row(reader: QueryClient, agent: str, at: int | None = None) -> dict[str
     return rows[0].values
 
 
+@pytest.mark.services
 def test_agent_once_report_lands_with_exact_values(
     mosquitto: Mosquitto, collector: Collector, reader: QueryClient, tmp_path: Path
 ) -> None:
@@ -85,6 +86,7 @@ def test_agent_once_report_lands_with_exact_values(
     assert not collector.stats.rejected
 
 
+@pytest.mark.services
 def test_bad_messages_are_counted_and_the_next_good_one_lands(
     collector: Collector, raw: RawClient, reader: QueryClient
 ) -> None:
@@ -138,6 +140,7 @@ hostile = st.text(
 _ids = itertools.count()
 
 
+@pytest.mark.services
 @settings(
     max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
@@ -161,6 +164,8 @@ def test_hostile_names_round_trip_end_to_end(
     assert (agent, site) in {(s.agent, s.site) for s in fleet_status(reader)}
 
 
+@pytest.mark.process
+@pytest.mark.services
 def test_writes_wait_for_influxdb_and_nothing_is_acked_before(
     mosquitto: Mosquitto,
     tmp_path,
@@ -183,6 +188,7 @@ def test_writes_wait_for_influxdb_and_nothing_is_acked_before(
         assert collector.stats.stored == 1
 
 
+@pytest.mark.services
 def test_v2_write_api(mosquitto: Mosquitto, victoria: VictoriaMetrics, tmp_path: Path) -> None:
     # VictoriaMetrics answers InfluxDB's /api/v2/write, so the influxdb-client path is proven
     # against a real server; it keeps numbers only, as <measurement>_<field> series.
@@ -214,6 +220,7 @@ def test_v2_write_api(mosquitto: Mosquitto, victoria: VictoriaMetrics, tmp_path:
     assert series[0]["metric"]["agent"] == "tan-an-pc07"
 
 
+@pytest.mark.services
 def test_redelivered_report_overwrites_itself(
     collector: Collector, raw: RawClient, reader: QueryClient
 ) -> None:
@@ -229,6 +236,7 @@ def test_redelivered_report_overwrites_itself(
     assert identity()["agent"] in {s.agent for s in fleet_status(reader)}
 
 
+@pytest.mark.services
 def test_batches_flush_by_size(mosquitto: Mosquitto, influxd: Influxd, influx_db: str) -> None:
     # Each report is 2 points; 4 points per batch means 2 reports per write. The delay is long,
     # so only the size can be what flushes them.
@@ -248,6 +256,7 @@ def test_batches_flush_by_size(mosquitto: Mosquitto, influxd: Influxd, influx_db
     raw.close()
 
 
+@pytest.mark.services
 def test_collector_session_keeps_messages_while_it_is_away(
     mosquitto: Mosquitto, influxd: Influxd, influx_db: str, reader: QueryClient
 ) -> None:
@@ -262,6 +271,7 @@ def test_collector_session_keeps_messages_while_it_is_away(
     assert host_row(reader, "tan-an-pc07")["time"] == time_ns(T0)
 
 
+@pytest.mark.services
 def test_two_collectors_share_the_load(
     mosquitto: Mosquitto, influxd: Influxd, influx_db: str, reader: QueryClient
 ) -> None:
@@ -280,6 +290,7 @@ def test_two_collectors_share_the_load(
     assert reader.query('SELECT count("uptime_s") FROM "host"')[0].values["count"] == 20
 
 
+@pytest.mark.services
 def test_points_influxdb_refuses_are_dead_lettered_and_the_rest_stored(
     mosquitto: Mosquitto, influxd: Influxd, raw: RawClient
 ) -> None:

@@ -43,6 +43,8 @@ from wardwatch.collector.devstack.services import Influxd, Mosquitto, free_port,
 from wardwatch.collector.influx.lineproto import time_ns
 from wardwatch.collector.influx.query import QueryClient, quote_ident, quote_string
 
+pytestmark = [pytest.mark.process, pytest.mark.services]
+
 T = TypeVar("T")
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 

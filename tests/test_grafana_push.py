@@ -18,6 +18,8 @@ import pytest
 from tests.support import programs
 from wardwatch.dashboards import alerts, build
 
+pytestmark = pytest.mark.process
+
 TOKEN = "glsa_test_token"
 RULE_KEYS = {
     "uid",

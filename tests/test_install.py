@@ -23,8 +23,6 @@ from tests.support.helpers import wait_until
 from wardwatch.collector.devstack.services import Mosquitto
 from wardwatch.collector.ingest.pipeline import Collector
 
-pytestmark = pytest.mark.process
-
 ROOMS_OF_THE_AGENT = {"agent", "common", "contract", "rules"}
 SOURCE_ROOTS = ("agent", "collector", "dashboards")
 
@@ -71,6 +69,7 @@ def _packages(files: list[PurePosixPath]) -> set[str]:
     return {".".join(f.parent.parts) for f in files if f.name == "__init__.py"}
 
 
+@pytest.mark.process
 def test_wardwatch_is_the_only_top_level_name(wheels: dict[str, Path]) -> None:
     for wheel in wheels.values():
         files = _files(wheel)
@@ -80,6 +79,7 @@ def test_wardwatch_is_the_only_top_level_name(wheels: dict[str, Path]) -> None:
         assert PurePosixPath("wardwatch/__init__.py") not in files
 
 
+@pytest.mark.process
 def test_the_whole_wheel_holds_every_package_of_the_three_folders(
     wheels: dict[str, Path],
 ) -> None:
@@ -92,6 +92,7 @@ def test_the_whole_wheel_holds_every_package_of_the_three_folders(
     assert not missing, f"add these packages to pyproject.toml [tool.setuptools]: {missing}"
 
 
+@pytest.mark.process
 def test_the_agent_wheel_holds_the_agents_rooms_only(wheels: dict[str, Path]) -> None:
     files = _files(wheels["wardwatch-agent"])
     rooms = {f.parts[1] for f in files if f.parts[0] == "wardwatch"}
@@ -102,12 +103,15 @@ def test_the_agent_wheel_holds_the_agents_rooms_only(wheels: dict[str, Path]) ->
     assert agent_side <= set(files)
 
 
+@pytest.mark.unit
 def test_both_projects_declare_the_same_agent_dependencies() -> None:
     whole = tomllib.loads((repo.ROOT / "pyproject.toml").read_text(encoding="utf-8"))
     agent = tomllib.loads((repo.ROOT / "agent" / "pyproject.toml").read_text(encoding="utf-8"))
     assert agent["project"]["dependencies"] == whole["project"]["dependencies"]
 
 
+@pytest.mark.process
+@pytest.mark.services
 def test_agent_only_install_reports_and_is_stored(
     tmp_path: Path, wheels: dict[str, Path], mosquitto: Mosquitto, collector: Collector
 ) -> None:

@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import msgspec
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -19,6 +20,8 @@ from wardwatch.agent.probes.machine import smart, smbios
 from wardwatch.agent.probes.machine.probe import MachineProbe, Reading
 from wardwatch.agent.runner import Agent
 from wardwatch.contract import wire
+
+pytestmark = pytest.mark.unit
 
 
 def _agent(tmp_path: Path, read: object) -> Agent:

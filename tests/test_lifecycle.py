@@ -245,6 +245,8 @@ def _latest(reader: QueryClient, measurement: str, field: str) -> dict[str, str]
     return {row.tags["agent"]: row.values["v"] for row in rows}
 
 
+@pytest.mark.process
+@pytest.mark.services
 def test_known_fleet_gets_exactly_the_expected_verdicts(
     stack: tuple[RawClient, Path], reader: QueryClient
 ) -> None:
@@ -315,6 +317,7 @@ def test_known_fleet_gets_exactly_the_expected_verdicts(
     assert len(csv_lines) == 1 + len(CASES)
 
 
+@pytest.mark.services
 def test_editing_the_policy_or_the_register_changes_the_next_verdicts(
     stack: tuple[RawClient, Path], city: tuple[Path, Path], reader: QueryClient
 ) -> None:
@@ -354,6 +357,7 @@ def test_editing_the_policy_or_the_register_changes_the_next_verdicts(
     assert _latest(reader, "hardware", "useful_life_years")["reg-overdue"] == 8
 
 
+@pytest.mark.unit
 def test_register_class_beats_the_agents_and_the_reason_names_the_evidence(
     tmp_path: Path,
 ) -> None:
@@ -375,6 +379,7 @@ def test_register_class_beats_the_agents_and_the_reason_names_the_evidence(
     assert (judged.os.support, judged.os.eol_date) == ("overdue", "2025-10-14")
 
 
+@pytest.mark.unit
 def test_a_bad_policy_or_os_table_is_refused_at_start_naming_the_key(tmp_path: Path) -> None:
     bad = tmp_path / "bad.toml"
     bad.write_text('name = "x"\nsource = "s"\n[useful_life.desktop]\nyears = 0\nsource = "s"\n')
@@ -386,6 +391,7 @@ def test_a_bad_policy_or_os_table_is_refused_at_start_naming_the_key(tmp_path: P
         Lifecycle(LifecycleSection(os_table=str(tmp_path / "nope.json")))
 
 
+@pytest.mark.unit
 def test_simulated_fleet_no_machine_past_its_life_is_judged_ok() -> None:
     # The simulator's machines know their purchase date; a quarter had their BIOS updated
     # (a later date) and a fifth a disk replaced. Without the register, the estimate must

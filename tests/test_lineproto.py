@@ -29,16 +29,19 @@ def point(tags: dict[str, str], fields: dict[str, object], at: int = 1) -> Point
     return Point("host", tuple(tags.items()), tuple(fields.items()), at)  # type: ignore[arg-type]
 
 
+@pytest.mark.unit
 def test_escaping_by_position() -> None:
     line = encode(point({"site": "Tân An, p=1"}, {"hostname": 'a "b" \\c', "n": 3}, 5))
     assert line == 'host,site=Tân\\ An\\,\\ p\\=1 hostname="a \\"b\\" \\\\c",n=3i 5'
 
 
+@pytest.mark.unit
 def test_field_types() -> None:
     line = encode(point({"a": "b"}, {"f": 1.0, "i": 2, "t": True, "s": "x"}))
     assert line == 'host,a=b f=1.0,i=2i,t=true,s="x" 1'
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize(
     ("tags", "fields", "complaint"),
     [
@@ -59,6 +62,7 @@ def test_unstorable_values_are_refused(
         encode(point(tags, fields))
 
 
+@pytest.mark.unit
 def test_time_is_exact_nanoseconds() -> None:
     moment = datetime(2026, 11, 2, 1, 30, 15, 123456, tzinfo=UTC)
     assert time_ns(moment) == 1_793_583_015_123_456_000
@@ -76,6 +80,7 @@ def roundtrip(influxd: Influxd, influx_db: str):  # type: ignore[no-untyped-def]
 _times = itertools.count(1_700_000_000_000_000_000, 1000)
 
 
+@pytest.mark.services
 @settings(
     max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
@@ -95,6 +100,7 @@ def test_hostile_text_round_trips_through_influxdb(
     ]
 
 
+@pytest.mark.services
 def test_write_isolating_stores_all_but_the_refused_lines(influxd: Influxd) -> None:
     influxd.query('CREATE DATABASE "isolating" WITH DURATION 1h')
     cfg = InfluxSection(url=influxd.url, database="isolating")

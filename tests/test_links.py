@@ -34,6 +34,7 @@ from wardwatch.rules import link_quality
 # Codecs and grading
 
 
+@pytest.mark.unit
 def test_icmp_echo_request_checksums_to_zero_and_a_reply_parses() -> None:
     packet = icmp.echo_request(0x1234, 7, b"wardwatch-payload")
     assert icmp.checksum(packet) == 0  # a correct checksum sums to zero
@@ -48,11 +49,13 @@ def test_icmp_echo_request_checksums_to_zero_and_a_reply_parses() -> None:
     assert icmp.parse_reply(packet, with_ip_header=False) is None  # a request, not a reply
 
 
+@pytest.mark.unit
 @given(st.binary(max_size=80), st.booleans())
 def test_icmp_parser_never_raises(data: bytes, with_ip: bool) -> None:
     icmp.parse_reply(data, with_ip_header=with_ip)
 
 
+@pytest.mark.unit
 def test_dns_query_is_well_formed_and_answers_parse() -> None:
     query = dns.query(0xBEEF, "motcua.daklak.gov.vn", dns.TYPE_A)
     assert query[:2] == b"\xbe\xef" and query[2:4] == b"\x01\x00"
@@ -65,6 +68,7 @@ def test_dns_query_is_well_formed_and_answers_parse() -> None:
         dns.encode_name("a" * 64 + ".vn")
 
 
+@pytest.mark.unit
 @given(st.binary(max_size=40))
 def test_dns_parser_never_raises(data: bytes) -> None:
     dns.parse_response(data)
@@ -76,6 +80,7 @@ def _stats(rtt: float, jitter: float, loss: float) -> RoundStats:
     )
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize(
     ("rtt", "jitter", "loss", "state"),
     [
@@ -95,6 +100,7 @@ def test_grade_boundaries_follow_the_design_table(
     assert link_quality.grade(_stats(rtt, jitter, loss)) == state
 
 
+@pytest.mark.unit
 def test_no_reply_at_all_is_bad() -> None:
     assert link_quality.grade(summarize([None] * 10)) == "bad"
 
@@ -109,6 +115,7 @@ wlan0\t00000000\t0100000A\t0003\t0\t0\t600\t00000000\t0\t0\t0
 """
 
 
+@pytest.mark.unit
 def test_linux_gateways_and_dns_servers_from_recorded_files() -> None:
     assert netinfo_linux.parse_routes(PROC_NET_ROUTE) == ["192.168.1.1", "10.0.0.1"]
     assert netinfo_linux.parse_routes("Iface\tDestination\n") == []
@@ -118,6 +125,7 @@ def test_linux_gateways_and_dns_servers_from_recorded_files() -> None:
     assert netinfo_linux.parse_resolv_conf(resolv) == ["10.10.0.53", "fe80::1"]
 
 
+@pytest.mark.unit
 def test_windows_gateways_and_dns_servers_from_recorded_registry_values() -> None:
     # As read from HKLM\\SYSTEM\\CurrentControlSet\\Services\\Tcpip\\Parameters\\Interfaces\\{...}
     interfaces = [
@@ -137,6 +145,7 @@ def test_windows_gateways_and_dns_servers_from_recorded_registry_values() -> Non
     ]
 
 
+@pytest.mark.unit
 def test_a_stuck_target_cannot_hold_the_round_past_its_deadline() -> None:
     settings = LinksSection(count=3, spread_s=0.1, timeout_s=0.1, deadline_s=0.5)
     quick = TargetSection(name="quick", host="127.0.0.1", kind="hub")
@@ -163,6 +172,8 @@ def _need(binary: str, package: str) -> None:
         pytest.fail(f"{binary} is missing: apt-get install -y {package} (or: make deps)")
 
 
+@pytest.mark.netns
+@pytest.mark.process
 @pytest.mark.parametrize("injected", [0, 25])
 def test_loss_matches_what_nftables_drops_and_fping(injected: int) -> None:
     _need("nft", "nftables")
@@ -182,6 +193,8 @@ def test_loss_matches_what_nftables_drops_and_fping(injected: int) -> None:
     assert ours["rtt_avg_ms"] < 5 and theirs.rtt_avg_ms is not None and theirs.rtt_avg_ms < 5
 
 
+@pytest.mark.netns
+@pytest.mark.process
 @pytest.mark.parametrize(("delay", "jitter"), [(40.0, 0.0), (40.0, 10.0)])
 def test_rtt_and_jitter_match_the_impaired_link_and_fping(delay: float, jitter: float) -> None:
     _need("fping", "fping")
@@ -210,6 +223,8 @@ def test_rtt_and_jitter_match_the_impaired_link_and_fping(delay: float, jitter: 
     assert ours["state"] == "good"
 
 
+@pytest.mark.netns
+@pytest.mark.process
 def test_every_failure_is_a_clear_result_within_the_deadline() -> None:
     absent = "10.77.0.99"  # on the link, but nobody answers ARP
     config = (
@@ -239,6 +254,7 @@ def test_every_failure_is_a_clear_result_within_the_deadline() -> None:
     assert (hub["method"], hub["received"], hub["state"]) == ("tcp", 3, "good")
 
 
+@pytest.mark.unit
 def test_windows_icmp_reply_buffer_as_recorded() -> None:
     # The first bytes of an ICMP_ECHO_REPLY (x64) as IcmpSendEcho fills them: the address in
     # network order, IP_SUCCESS, 12 ms, 56 bytes of data; then a timed-out one.
@@ -270,6 +286,7 @@ class _Dns(socketserver.BaseRequestHandler):
         sock.sendto(data[:2] + flags + data[4:], self.client_address)
 
 
+@pytest.mark.unit
 def test_http_and_dns_rounds_against_real_servers_on_loopback() -> None:
     web = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Quiet)
     resolver = socketserver.ThreadingUDPServer(("127.0.0.1", 0), _Dns)
@@ -305,6 +322,7 @@ def test_http_and_dns_rounds_against_real_servers_on_loopback() -> None:
     assert (wrong_name.received, wrong_name.error) == (2, "server answered NXDOMAIN")
 
 
+@pytest.mark.unit
 def test_link_probe_never_blocks_a_report_and_hands_each_round_out_once() -> None:
     rounds_run: list[int] = []
     release = threading.Event()

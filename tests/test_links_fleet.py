@@ -9,6 +9,8 @@ import subprocess
 from collections import Counter
 from pathlib import Path
 
+import pytest
+
 from tests.support import programs
 from tests.support.helpers import wait_until
 from wardwatch.agent.config import MqttSection
@@ -17,6 +19,8 @@ from wardwatch.collector.influx.query import QueryClient
 from wardwatch.collector.ingest.pipeline import Collector
 from wardwatch.collector.simulator.fleet import LINK_KINDS
 from wardwatch.collector.simulator.loop import Simulator
+
+pytestmark = [pytest.mark.process, pytest.mark.services]
 
 
 def test_degraded_and_bad_links_are_exactly_the_expected_ones(

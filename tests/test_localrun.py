@@ -14,10 +14,13 @@ from pathlib import Path
 from typing import IO
 
 import psutil
+import pytest
 
 from tests.support import programs, repo
 from wardwatch.collector.devstack.services import free_port
 from wardwatch.contract import wire
+
+pytestmark = pytest.mark.process
 
 ROW_DEADLINE_S = 60.0
 STOP_DEADLINE_S = 60.0

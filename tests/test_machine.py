@@ -6,9 +6,13 @@ import json
 import subprocess
 from pathlib import Path
 
+import pytest
+
 import tests.support.smbios_builder as b
 from tests.support import programs
 from tests.test_smbios import DELL_OPTIPLEX_3010, QEMU
+
+pytestmark = pytest.mark.process
 
 
 def inventory(*args: str) -> subprocess.CompletedProcess[str]:

@@ -8,6 +8,8 @@ from hypothesis import strategies as st
 
 from wardwatch.agent.probes.links.netstats import RoundStats, summarize
 
+pytestmark = pytest.mark.unit
+
 
 def test_worked_example_with_a_loss_in_the_middle() -> None:
     # 10 sent, 2 lost; replies 20, 22, 30, 26, 24, 20, 21, 25 ms in sending order.

@@ -11,6 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import msgspec
+import pytest
 
 from tests.support.factories import T0, host_facts, report
 from wardwatch.agent.config import AgentConfig
@@ -35,6 +36,7 @@ def ids(entries: list) -> list[str]:  # type: ignore[type-arg]
     return [entry.id for entry in entries]
 
 
+@pytest.mark.unit
 def test_oldest_first_with_original_measurement_and_fresh_sent_at(tmp_path: Path) -> None:
     box = outbox(tmp_path / "o.db")
     for n in range(3):
@@ -48,6 +50,7 @@ def test_oldest_first_with_original_measurement_and_fresh_sent_at(tmp_path: Path
     assert entries[0].topic == wire.topic("tan-an-pc07", "report")
 
 
+@pytest.mark.unit
 def test_resend_only_after_the_timeout_or_a_reconnect(tmp_path: Path) -> None:
     box = outbox(tmp_path / "o.db", resend_after_s=30)
     box.add(report("a"))
@@ -60,6 +63,7 @@ def test_resend_only_after_the_timeout_or_a_reconnect(tmp_path: Path) -> None:
     assert ids(box.due(now=101.0)) == ["a", "b"]
 
 
+@pytest.mark.unit
 def test_ack_deletes_stored_and_refused_and_keeps_the_rest(tmp_path: Path) -> None:
     box = outbox(tmp_path / "o.db")
     for name in ("a", "b", "c"):
@@ -78,6 +82,7 @@ def test_ack_deletes_stored_and_refused_and_keeps_the_rest(tmp_path: Path) -> No
     assert box.wait_empty(0.01)
 
 
+@pytest.mark.unit
 def test_survives_a_restart_and_keeps_agents_apart(tmp_path: Path) -> None:
     path = tmp_path / "o.db"
     box = outbox(path)
@@ -92,6 +97,7 @@ def test_survives_a_restart_and_keeps_agents_apart(tmp_path: Path) -> None:
     assert [entry.retain for entry in entries] == [False, True]
 
 
+@pytest.mark.unit
 def test_same_message_twice_is_kept_once(tmp_path: Path) -> None:
     box = outbox(tmp_path / "o.db")
     box.add(report("same"))
@@ -99,6 +105,7 @@ def test_same_message_twice_is_kept_once(tmp_path: Path) -> None:
     assert box.depth() == 1
 
 
+@pytest.mark.unit
 def test_size_bound_drops_the_oldest_and_counts(tmp_path: Path) -> None:
     size = len(wire.encode(report("m00")))
     box = outbox(tmp_path / "o.db", max_bytes=3 * size)
@@ -110,6 +117,7 @@ def test_size_bound_drops_the_oldest_and_counts(tmp_path: Path) -> None:
     assert outbox(tmp_path / "o.db").dropped() == 2  # the count is durable too
 
 
+@pytest.mark.unit
 def test_age_bound_drops_what_is_too_old(tmp_path: Path) -> None:
     box = outbox(tmp_path / "o.db", max_age_s=HOUR)
     box.add(report("old", at=wire.now() - timedelta(hours=2)))
@@ -134,6 +142,7 @@ while True:
 """
 
 
+@pytest.mark.process
 def test_kill_9_at_random_moments_loses_no_committed_message(tmp_path: Path) -> None:
     path = tmp_path / "o.db"
     committed: set[str] = set()
@@ -168,6 +177,7 @@ def _all(box: Outbox) -> list:  # type: ignore[type-arg]
     return entries
 
 
+@pytest.mark.unit
 def test_payloads_decode_as_what_was_added(tmp_path: Path) -> None:
     box = outbox(tmp_path / "o.db")
     original = report("p1")
@@ -184,6 +194,7 @@ class _Probe:
         return [host_facts()]
 
 
+@pytest.mark.unit
 def test_each_report_carries_the_drops_its_own_arrival_caused(tmp_path: Path) -> None:
     # An agent that is never connected: every report stays in its outbox of ~3 reports.
     size = len(wire.encode(report("m00")))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from tests.support.factories import (
     JUDGE,
     T0,
@@ -19,6 +21,8 @@ from wardwatch.collector.ingest.points import dead_letter_point, to_points
 from wardwatch.contract import wire
 from wardwatch.contract.catalogue import AGENT_TAGS, CATALOGUE
 from wardwatch.rules import link_quality
+
+pytestmark = pytest.mark.unit
 
 PYTHON_TYPES = {"float": float, "int": int, "str": str, "bool": bool}
 

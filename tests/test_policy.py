@@ -15,6 +15,8 @@ from wardwatch.common.tomlconfig import ConfigError
 from wardwatch.rules import policy
 from wardwatch.rules.policy import OsEol, load_os_table, load_policy, os_eol
 
+pytestmark = pytest.mark.unit
+
 D = dt.date
 TABLE = load_os_table()
 

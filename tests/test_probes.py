@@ -11,6 +11,8 @@ from wardwatch.agent.probes import run_all
 from wardwatch.agent.probes.host import HostProbe
 from wardwatch.contract import wire
 
+pytestmark = pytest.mark.unit
+
 
 def test_host_probe_reads_this_machine() -> None:
     facts, errors = run_all([HostProbe()])

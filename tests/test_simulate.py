@@ -8,6 +8,8 @@ from collections import Counter, defaultdict
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
 from tests.support import programs
 from tests.support.helpers import wait_until
 from wardwatch.agent.config import MqttSection
@@ -23,6 +25,7 @@ from wardwatch.contract import wire
 NOW = datetime(2026, 11, 2, 3, 0, tzinfo=UTC)
 
 
+@pytest.mark.unit
 def test_fleet_is_deterministic_and_plausible() -> None:
     fleet = build_fleet(300, 7, seed=42, now=NOW)
     assert fleet == build_fleet(300, 7, seed=42, now=NOW)
@@ -46,6 +49,7 @@ def test_fleet_is_deterministic_and_plausible() -> None:
     assert site_names(23)[21:] == [f"{SITES[0]}-2", f"{SITES[1]}-2"]
 
 
+@pytest.mark.services
 def test_every_committed_report_is_stored_exactly(
     mosquitto: Mosquitto, collector: Collector, reader: QueryClient
 ) -> None:
@@ -126,6 +130,8 @@ def _simulate(config: Path, *args: str, timeout_s: float = 40) -> subprocess.Com
     )
 
 
+@pytest.mark.process
+@pytest.mark.services
 def test_cli_exits_0_when_everything_was_acked(
     mosquitto: Mosquitto, collector: Collector, tmp_path: Path
 ) -> None:
@@ -140,6 +146,8 @@ def test_cli_exits_0_when_everything_was_acked(
     wait_until(lambda: collector.stats.stored >= 9, 10, "the CLI's reports stored")
 
 
+@pytest.mark.process
+@pytest.mark.services
 def test_cli_exits_1_with_the_count_when_no_collector_acks(
     mosquitto: Mosquitto, tmp_path: Path
 ) -> None:
@@ -154,6 +162,7 @@ def test_cli_exits_1_with_the_count_when_no_collector_acks(
     assert "NOT ACKED" in done.stderr
 
 
+@pytest.mark.process
 def test_cli_refuses_a_bad_config(tmp_path: Path) -> None:
     config = tmp_path / "simulate.toml"
     config.write_text('[mqtt]\nurl = "mqtt://127.0.0.1:1"\n[agent]\nid = "x"\n')

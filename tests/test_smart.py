@@ -101,6 +101,7 @@ def _without(data: dict[str, Any], *keys: str) -> dict[str, Any]:
     return {k: v for k, v in data.items() if k not in keys}
 
 
+@pytest.mark.unit
 def test_ata() -> None:
     assert smart.parse_device(json.dumps(ATA)) == DiskReading(
         disk=Disk(
@@ -113,6 +114,7 @@ def test_ata() -> None:
     )
 
 
+@pytest.mark.unit
 def test_nvme() -> None:
     expected = Disk(
         device="/dev/nvme0",
@@ -126,6 +128,7 @@ def test_nvme() -> None:
     assert smart.parse_device(json.dumps(_without(NVME, "power_on_time"))).disk == expected
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize(
     ("text", "problem"),
     [
@@ -148,6 +151,7 @@ def test_unusable_output_gives_a_reason(text: str | bytes, problem: str) -> None
     assert problem in reading.problem
 
 
+@pytest.mark.unit
 def test_scan_output() -> None:
     listed = {**SCAN, "devices": [*SCAN["devices"], {"name": "-d"}, {"name": ""}, "junk"]}
     assert smart.parse_scan(json.dumps(listed)) == (
@@ -180,12 +184,14 @@ KEYS = st.sampled_from(
 )
 
 
+@pytest.mark.unit
 @given(st.binary(max_size=200) | st.text(max_size=200))
 def test_garbage_never_raises(text: str | bytes) -> None:
     assert smart.parse_device(text).disk is None
     smart.parse_scan(text)
 
 
+@pytest.mark.unit
 @settings(max_examples=60)
 @given(st.dictionaries(KEYS, JSON | st.dictionaries(KEYS, JSON, max_size=3), max_size=4))
 def test_hostile_json_never_raises(data: dict[str, object]) -> None:
@@ -204,6 +210,7 @@ def _fake_smartctl(tmp_path: Path, body: str) -> str:
     return str(script)
 
 
+@pytest.mark.process
 @pytest.mark.skipif(sys.platform == "win32", reason="the fake smartctl is a #! script")
 def test_scan_runs_smartctl(tmp_path: Path) -> None:
     binary = _fake_smartctl(
@@ -225,6 +232,7 @@ else:
     ]
 
 
+@pytest.mark.process
 @pytest.mark.skipif(sys.platform == "win32", reason="the fake smartctl is a #! script")
 def test_scan_survives_a_hang_and_garbage(tmp_path: Path) -> None:
     hang = _fake_smartctl(tmp_path, "time.sleep(30)")
@@ -237,6 +245,7 @@ def test_scan_survives_a_hang_and_garbage(tmp_path: Path) -> None:
     assert problem.startswith("smartctl --scan: not JSON")
 
 
+@pytest.mark.process
 def test_absent_binary_is_an_empty_result(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PATH", str(tmp_path))
     assert native.OS.smartctl() is None

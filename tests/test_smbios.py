@@ -145,16 +145,19 @@ ALL_TABLES = {
 # --- (a) built tables parse to exactly what they hold ----------------------------------------
 
 
+@pytest.mark.unit
 def test_dell_optiplex_3010_parses_exactly() -> None:
     parsed = smbios.parse_dump(b.dump(DELL_OPTIPLEX_3010))
     assert parsed == DELL_EXPECTED
 
 
+@pytest.mark.unit
 def test_the_same_table_behind_a_3_0_entry_point_parses_the_same() -> None:
     parsed = smbios.parse_dump(b.dump(DELL_OPTIPLEX_3010, smbios3=True))
     assert parsed == msgspec.structs.replace(DELL_EXPECTED, version="3.2")
 
 
+@pytest.mark.unit
 def test_laptop_with_extended_size_and_kb_granularity() -> None:
     parsed = smbios.parse_dump(b.dump(THINKPAD_T480, smbios3=True))
     assert (parsed.manufacturer, parsed.product) == ("LENOVO", "20L5CTO1WW")
@@ -170,6 +173,7 @@ def test_laptop_with_extended_size_and_kb_granularity() -> None:
     assert parsed.missing == []
 
 
+@pytest.mark.unit
 def test_virtual_machines() -> None:
     qemu = smbios.parse_dump(b.dump(QEMU))
     assert (qemu.manufacturer, qemu.product) == ("QEMU", "Standard PC (i440FX + PIIX, 1996)")
@@ -198,6 +202,7 @@ def test_virtual_machines() -> None:
     ]
 
 
+@pytest.mark.unit
 def test_vendor_placeholders_become_empty() -> None:
     parsed = smbios.parse_dump(b.dump(WHITE_BOX))
     assert (parsed.manufacturer, parsed.product, parsed.serial) == ("", "", "")
@@ -207,6 +212,7 @@ def test_vendor_placeholders_become_empty() -> None:
     assert smbios_codes.clean_string(" OptiPlex 3010 ") == "OptiPlex 3010"
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize(
     ("raw", "expected"),
     [
@@ -226,6 +232,7 @@ def test_bios_date(raw: str, expected: date | None) -> None:
     assert smbios_codes.parse_bios_date(raw) == expected
 
 
+@pytest.mark.unit
 def test_chassis_names() -> None:
     assert smbios_codes.chassis_name(3) == "Desktop"
     assert smbios_codes.chassis_name(10) == "Notebook"
@@ -233,6 +240,7 @@ def test_chassis_names() -> None:
     assert smbios_codes.chassis_name(99) == "Unknown (99)"
 
 
+@pytest.mark.unit
 def test_uuid_before_2_6_is_not_byte_swapped() -> None:
     raw = b.system(1, "X", "Y", uuid=DELL_UUID)
     new = smbios.parse_table(raw + b.end_of_table(), "2.6")
@@ -241,6 +249,7 @@ def test_uuid_before_2_6_is_not_byte_swapped() -> None:
     assert old.uuid == "44454C4C-5800-1059-8033-B7C04F313233"
 
 
+@pytest.mark.unit
 def test_entry_points() -> None:
     ep2 = smbios.parse_entry_point(b.entry_point_2(DELL_OPTIPLEX_3010, 8, 0xF0000))
     assert (ep2.version, ep2.table_address, ep2.structure_count) == ("2.7", 0xF0000, 8)
@@ -253,6 +262,7 @@ def test_entry_points() -> None:
     ]
 
 
+@pytest.mark.unit
 def test_a_bad_checksum_is_noted_and_parsing_continues() -> None:
     data = bytearray(b.dump(DELL_OPTIPLEX_3010))
     data[0x04] ^= 0x55
@@ -261,6 +271,7 @@ def test_a_bad_checksum_is_noted_and_parsing_continues() -> None:
     assert parsed.bios_version == "A18"
 
 
+@pytest.mark.unit
 def test_a_string_index_past_the_set_is_noted() -> None:
     # Type 1 whose product index is 9 while it carries only one string.
     bad = b.structure(1, 1, bytes([1, 9, 0, 0]), ["Dell Inc."]) + b.end_of_table()
@@ -269,6 +280,7 @@ def test_a_string_index_past_the_set_is_noted() -> None:
     assert "type 1 at offset 0: string 9 of 1 referenced at field 0x05" in parsed.missing
 
 
+@pytest.mark.unit
 def test_damaged_tables_are_named_in_missing() -> None:
     bios = b.bios(0, "Dell Inc.", "A18", "05/14/2018")
     cut = smbios.parse_table(DELL_OPTIPLEX_3010[: len(bios) + 10], "2.7")
@@ -289,6 +301,7 @@ def test_damaged_tables_are_named_in_missing() -> None:
     assert after_end.bios_vendor == ""
 
 
+@pytest.mark.unit
 def test_a_dump_whose_table_is_cut_short() -> None:
     data = b.dump(DELL_OPTIPLEX_3010)[:-100]
     parsed = smbios.parse_dump(data)
@@ -296,6 +309,7 @@ def test_a_dump_whose_table_is_cut_short() -> None:
     assert parsed.product == "OptiPlex 3010"
 
 
+@pytest.mark.unit
 def test_read_dump(tmp_path: Path) -> None:
     path = tmp_path / "dmi.bin"
     path.write_bytes(b.dump(DELL_OPTIPLEX_3010))
@@ -360,6 +374,7 @@ def _size_mb(value: str) -> int | None:
     return int(number) * {"kB": 1, "MB": 1024, "GB": 1024**2, "TB": 1024**3}[unit] // 1024
 
 
+@pytest.mark.process
 @pytest.mark.parametrize("smbios3", [False, True], ids=["2.7", "3.2"])
 @pytest.mark.parametrize("name", list(ALL_TABLES))
 def test_dmidecode_agrees(name: str, smbios3: bool, tmp_path: Path) -> None:
@@ -393,6 +408,7 @@ def test_dmidecode_agrees(name: str, smbios3: bool, tmp_path: Path) -> None:
     assert [m.type for m in ours.memory] == [d["Type"] for d in dimms]
 
 
+@pytest.mark.process
 def test_dmidecode_reads_our_dump_of_a_dell(tmp_path: Path) -> None:
     """Spelled out once, so a reader sees what dmidecode prints for the reference desktop."""
     path = tmp_path / "dell.bin"
@@ -413,6 +429,7 @@ def _check(parsed: Smbios) -> None:
     assert all(isinstance(m, str) and m for m in parsed.missing)
 
 
+@pytest.mark.unit
 def test_every_prefix_of_a_valid_table_parses_and_says_it_was_cut() -> None:
     for table in (DELL_OPTIPLEX_3010, THINKPAD_T480):
         for end in range(len(table)):
@@ -431,6 +448,7 @@ def test_every_prefix_of_a_valid_table_parses_and_says_it_was_cut() -> None:
 FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
+@pytest.mark.unit
 @FUZZ
 @given(
     name=st.sampled_from(list(ALL_TABLES)),
@@ -445,6 +463,7 @@ def test_random_byte_flips_never_raise(name: str, flips: list[tuple[int, int]]) 
     _check(smbios_windows.parse_rsmb(bytes(data[0x18:])))
 
 
+@pytest.mark.unit
 @FUZZ
 @given(data=st.binary(max_size=2048), version=st.sampled_from(["", "2.1", "3.0", "x.y"]))
 def test_random_garbage_never_raises(data: bytes, version: str) -> None:
@@ -457,6 +476,7 @@ def test_random_garbage_never_raises(data: bytes, version: str) -> None:
     smbios.parse_entry_point(data)
 
 
+@pytest.mark.unit
 @FUZZ
 @given(
     kind=st.sampled_from([0, 1, 2, 3, 4, 17]),
@@ -509,6 +529,7 @@ DELL_ID_FILES = dict(
 )
 
 
+@pytest.mark.unit
 def test_linux_reads_the_raw_table(tmp_path: Path) -> None:
     table = DELL_OPTIPLEX_3010
     _fake_tables(tmp_path, b.entry_point_2(table, 8, 0xF0000), table)
@@ -519,6 +540,7 @@ def test_linux_reads_the_raw_table(tmp_path: Path) -> None:
     assert smbios_linux.read(other).cpus == DELL_EXPECTED.cpus
 
 
+@pytest.mark.unit
 def test_linux_falls_back_to_dmi_id_files(tmp_path: Path) -> None:
     _fake_id(tmp_path, **DELL_ID_FILES)  # product_serial absent, as for a non-root reader
     parsed = smbios_linux.read(tmp_path)
@@ -543,6 +565,7 @@ def test_linux_falls_back_to_dmi_id_files(tmp_path: Path) -> None:
     )
 
 
+@pytest.mark.unit
 def test_linux_unreadable_raw_table_falls_back(tmp_path: Path) -> None:
     # Root reads everything, so stand in for EACCES with a directory where the file should be.
     (tmp_path / smbios_linux.TABLES_DIR / "smbios_entry_point").mkdir(parents=True)
@@ -552,12 +575,14 @@ def test_linux_unreadable_raw_table_falls_back(tmp_path: Path) -> None:
     assert parsed.product == "OptiPlex 3010"
 
 
+@pytest.mark.unit
 def test_linux_with_no_dmi_at_all(tmp_path: Path) -> None:
     assert smbios_linux.read(tmp_path) == Smbios(
         missing=["raw table: absent", "sys/class/dmi/id: absent (no DMI on this machine)"]
     )
 
 
+@pytest.mark.unit
 def test_linux_on_this_machine_does_not_raise() -> None:
     _check(smbios_linux.read())
 
@@ -565,11 +590,13 @@ def test_linux_on_this_machine_does_not_raise() -> None:
 # --- (e) the Windows RSMB buffer -------------------------------------------------------------
 
 
+@pytest.mark.unit
 def test_rsmb_buffer() -> None:
     parsed = smbios_windows.parse_rsmb(b.rsmb(DELL_OPTIPLEX_3010, 2, 7))
     assert parsed == DELL_EXPECTED
 
 
+@pytest.mark.unit
 def test_truncated_rsmb_buffer() -> None:
     buffer = b.rsmb(DELL_OPTIPLEX_3010)[:200]
     parsed = smbios_windows.parse_rsmb(buffer)
@@ -585,6 +612,7 @@ def test_truncated_rsmb_buffer() -> None:
     ]
 
 
+@pytest.mark.unit
 def test_windows_read_refuses_off_windows() -> None:
     if os.name == "nt":
         _check(smbios_windows.read())
@@ -593,6 +621,7 @@ def test_windows_read_refuses_off_windows() -> None:
             smbios_windows.read()
 
 
+@pytest.mark.unit
 def test_a_module_smaller_than_a_megabyte_is_not_an_empty_slot() -> None:
     tiny = b.memory_device(1, "SODIMM", 0x8000 | 512) + b.end_of_table()
     assert [m.size_mb for m in smbios.parse_table(tiny, "2.7").memory] == [1]

@@ -27,6 +27,7 @@ def store(influxd: Influxd, influx_db: str) -> Iterator[tuple[V1Writer, QueryCli
     reader.close()
 
 
+@pytest.mark.services
 def test_online_silent_and_said_offline(store: tuple[V1Writer, QueryClient]) -> None:
     writer, reader = store
     quiet = identity(agent="ea-tu-pc01", site="ea-tu")
@@ -53,6 +54,7 @@ def test_online_silent_and_said_offline(store: tuple[V1Writer, QueryClient]) -> 
     assert table[3].split()[3:] == ["30s", "ago", "online", "2h30m"]
 
 
+@pytest.mark.services
 def test_agentless_vc_endpoints_join_the_fleet(store: tuple[V1Writer, QueryClient]) -> None:
     writer, reader = store
     answering = link_facts(target="codec-tan-an")
@@ -87,11 +89,13 @@ def test_agentless_vc_endpoints_join_the_fleet(store: tuple[V1Writer, QueryClien
     assert fleet["codec-tan-an"].uptime_s is None
 
 
+@pytest.mark.services
 def test_empty_fleet(store: tuple[V1Writer, QueryClient]) -> None:
     assert fleet_status(store[1]) == []
     assert "no agent has reported yet" in render_table([])
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize(
     ("seconds", "text"),
     [(0, "0s"), (59.9, "59s"), (60, "1m"), (3599, "59m"), (3600, "1h00m"), (90061, "1d01h")],

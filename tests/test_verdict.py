@@ -15,6 +15,8 @@ from wardwatch.rules.lifecycle import (
 )
 from wardwatch.rules.policy import load_policy
 
+pytestmark = pytest.mark.unit
+
 D = dt.date
 TT23 = load_policy("vn-tt23-2023")
 TT141 = load_policy("vn-tt141-2025")

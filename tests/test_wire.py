@@ -10,6 +10,8 @@ from hypothesis import strategies as st
 from tests.support.factories import T0, identity, report
 from wardwatch.contract import schema, wire
 
+pytestmark = pytest.mark.unit
+
 labels = st.text(st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=64).filter(
     lambda s: not s.endswith("\\")
 )

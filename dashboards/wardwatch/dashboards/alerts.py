@@ -21,9 +21,8 @@ from msgspec import Struct
 
 from wardwatch.dashboards import queries as q
 
-FILE: Final = (
-    Path(__file__).resolve().parents[3] / "deploy/grafana/provisioning/alerting/wardwatch.yaml"
-)
+IN_REPO: Final = Path("deploy/grafana/provisioning/alerting/wardwatch.yaml")
+"""Where the provisioning file is committed, from the repository's top level."""
 FOLDER: Final = "wardwatch"
 DATASOURCE_UID: Final = "wardwatch-influxdb"
 RECEIVER: Final = "wardwatch"
@@ -256,7 +255,7 @@ def render() -> str:
     return json.dumps(provisioning(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
-def write(path: Path = FILE) -> bool:
+def write(path: Path) -> bool:
     """Regenerate the file; True if it changed."""
     text = render()
     if path.is_file() and path.read_text(encoding="utf-8") == text:
@@ -266,7 +265,7 @@ def write(path: Path = FILE) -> bool:
     return True
 
 
-def document(path: Path = FILE) -> dict[str, Any]:
+def document(path: Path) -> dict[str, Any]:
     """The committed file, parsed."""
     parsed: dict[str, Any] = msgspec.json.decode(path.read_bytes())
     return parsed

@@ -35,6 +35,9 @@ from wardwatch.dashboards import queries as q
 from wardwatch.dashboards.text import LANGUAGES, Language, text
 
 GENERATED: Final = Path(__file__).with_name("generated")
+"""The generated files as installed (``dashboards push`` reads them here)."""
+GENERATED_IN_REPO: Final = Path("dashboards/wardwatch/dashboards/generated")
+"""Where they are committed, from the repository's top level (``dashboards build`` writes)."""
 DATASOURCE_UID: Final = "wardwatch-influxdb"
 """The InfluxDB data source, as deploy/grafana provisions it."""
 DATASOURCE: Final = model.DataSourceRef(type_val="influxdb", uid=DATASOURCE_UID)
@@ -299,7 +302,7 @@ def files() -> dict[Path, str]:
     }
 
 
-def write(root: Path = GENERATED) -> list[Path]:
+def write(root: Path) -> list[Path]:
     """Regenerate every file under ``root``; return the paths whose content changed."""
     changed = []
     for relative, content in files().items():

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from wardwatch.collector.cli.options import EXIT_CONFIG, EXIT_FAILED, config_option, load_config
 from wardwatch.common.startup import Commands
@@ -15,13 +16,23 @@ def add_parser(commands: Commands) -> None:
     boards = commands.add_parser(
         "dashboards",
         help="Grafana dashboards and alert rules as code: build the files, push to a Grafana",
-        description="`build` regenerates the dashboards (wardwatch/dashboards/generated/"
-        "<language>/*.json under dashboards/) and deploy/grafana/provisioning/alerting/"
-        "wardwatch.yaml from the builders of wardwatch.dashboards, in a checkout of the "
-        "repository (needs the `dashboards` extra: pip install 'wardwatch[dashboards]').",
+        description="`build` regenerates dashboards/wardwatch/dashboards/generated/<language>/"
+        "*.json and deploy/grafana/provisioning/alerting/wardwatch.yaml in a checkout of the "
+        "repository from the builders of wardwatch.dashboards (needs the `dashboards` extra: "
+        "pip install 'wardwatch[dashboards]'). `push` sends them to a running Grafana.",
     )
     actions = boards.add_subparsers(dest="action", required=True, metavar="ACTION")
-    actions.add_parser("build", help="regenerate the dashboard and alerting files")
+    building = actions.add_parser(
+        "build",
+        help="regenerate the dashboard and alerting files in a checkout of the repository",
+    )
+    building.add_argument(
+        "--repo",
+        type=Path,
+        default=Path("."),
+        metavar="DIR",
+        help="the checkout's top level (default: the current directory)",
+    )
     pushing = actions.add_parser(
         "push",
         help="create or update the folder, data source, dashboards and alerting in a Grafana",
@@ -44,10 +55,10 @@ def add_parser(commands: Commands) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """``wardwatch dashboards build|push``; the exit code."""
-    return _build() if args.action == "build" else _push(args)
+    return _build(args.repo) if args.action == "build" else _push(args)
 
 
-def _build() -> int:
+def _build(repo: Path) -> int:
     try:
         from wardwatch.dashboards import alerts, build  # the SDK is an optional extra
     except ImportError as exc:
@@ -56,14 +67,23 @@ def _build() -> int:
             file=sys.stderr,
         )
         return EXIT_CONFIG
-    changed = build.write()
-    if alerts.write():
-        changed.append(alerts.FILE)
+    generated, alerting = repo / build.GENERATED_IN_REPO, repo / alerts.IN_REPO
+    if not (generated.parent.is_dir() and alerting.parent.is_dir()):
+        print(
+            f"wardwatch dashboards build: {repo.resolve()} is not a checkout of wardwatch (no "
+            f"{build.GENERATED_IN_REPO.parent} or {alerts.IN_REPO.parent}); run it at the "
+            "repository's top level or name it with --repo DIR",
+            file=sys.stderr,
+        )
+        return EXIT_CONFIG
+    changed = build.write(generated)
+    if alerts.write(alerting):
+        changed.append(alerting)
     for path in changed:
         print(f"wrote {path}")
     print(
-        f"{len(build.files())} dashboard files in {build.GENERATED} and the alerting file "
-        f"{alerts.FILE}: {len(changed)} changed"
+        f"{len(build.files())} dashboard files in {generated} and the alerting file "
+        f"{alerting}: {len(changed)} changed"
     )
     return 0
 
