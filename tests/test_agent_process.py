@@ -90,7 +90,7 @@ def retained_status(mqtt_url: str) -> str:
     try:
         client.subscribe(wire.topic(AGENT_ID, "status"))
         (message,) = client.messages(1, timeout_s=10)
-        status = wire.decode(message.topic, message.payload)
+        status = wire.decode(message.topic, bytes(message.payload))
         assert isinstance(status, wire.Status)
         return status.state
     finally:

@@ -16,7 +16,7 @@ import pytest
 
 from tests.support import programs, repo
 from tests.support.factories import JUDGE, T0, host_facts, identity, link_facts, machine_facts
-from tests.test_lifecycle import CASES, _report
+from tests.support.known_fleet import CASES, case_report
 from wardwatch.collector.cli import main as cli
 from wardwatch.collector.config import InfluxSection
 from wardwatch.collector.devstack.services import Influxd, free_port
@@ -109,7 +109,7 @@ def _messages() -> Iterator[wire.AgentMessage]:
     the simulator's fleet, one machine that said offline, one still reporting at 6.5 min."""
     for n in range(2):
         for case in CASES:
-            yield _report(case, n)
+            yield case_report(case, n)
     yield wire.Report(
         **identity(agent="ea-tu-vc1", site="ea-tu", role="vc-endpoint"),
         id="links-1",
@@ -176,7 +176,7 @@ def _run(
 
 def _judged() -> dict[str, str]:
     """What the collector decided for each machine of the fleet (the truth the panels show)."""
-    truth = {}
+    truth: dict[str, str] = {}
     for message in _messages():
         if not isinstance(message, wire.Report):
             continue
@@ -336,16 +336,19 @@ def _firing(client: QueryClient, rule: alerts.Rule, now: datetime) -> set[tuple[
         "$timeFilter",
         f"time >= '{start:%Y-%m-%dT%H:%M:%SZ}' AND time <= '{now:%Y-%m-%dT%H:%M:%SZ}'",
     )
-    last: dict[tuple[str, ...], float] = {}
+    last: dict[tuple[tuple[str, str], ...], float] = {}
     for row in client.query(text):
         labels = tuple(sorted(row.tags.items()))
         (value,) = [v for k, v in row.values.items() if k != "time"]
-        last[labels] = value  # rows come in time order: the last one stays
-    compare = (lambda v: v < rule.threshold) if rule.op == "lt" else (lambda v: v > rule.threshold)
+        last[labels] = float(value)  # rows come in time order: the last one stays
+
+    def fires(value: float) -> bool:
+        return value < rule.threshold if rule.op == "lt" else value > rule.threshold
+
     return {
         tuple(v for k, v in labels if k in ("agent", "target"))
         for labels, value in last.items()
-        if compare(value)
+        if fires(value)
     }
 
 

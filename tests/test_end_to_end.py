@@ -168,8 +168,8 @@ def test_hostile_names_round_trip_end_to_end(
 @pytest.mark.services
 def test_writes_wait_for_influxdb_and_nothing_is_acked_before(
     mosquitto: Mosquitto,
-    tmp_path,
-    raw: RawClient,  # type: ignore[no-untyped-def]
+    tmp_path: Path,
+    raw: RawClient,
 ) -> None:
     port = free_port()
     database = "late"

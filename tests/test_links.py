@@ -216,7 +216,8 @@ def test_rtt_and_jitter_match_the_impaired_link_and_fping(delay: float, jitter: 
         },
     ):
         assert figures["rtt_avg_ms"] == pytest.approx(delay, abs=4)  # 4.4 sd of a 40-sample mean
-        assert figures["rtt_min_ms"] >= delay - jitter - 0.5
+        minimum = figures["rtt_min_ms"]
+        assert minimum is not None and minimum >= delay - jitter - 0.5
         assert figures["jitter_ms"] == pytest.approx(expected_jitter, abs=3)
     assert ours["rtt_avg_ms"] == pytest.approx(theirs.rtt_avg_ms, abs=5)  # two samples
     assert ours["jitter_ms"] == pytest.approx(theirs.jitter_ms, abs=4)
@@ -290,8 +291,8 @@ class _Dns(socketserver.BaseRequestHandler):
 def test_http_and_dns_rounds_against_real_servers_on_loopback() -> None:
     web = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Quiet)
     resolver = socketserver.ThreadingUDPServer(("127.0.0.1", 0), _Dns)
-    for server in (web, resolver):
-        threading.Thread(target=server.serve_forever, daemon=True).start()
+    for running in (web, resolver):
+        threading.Thread(target=running.serve_forever, daemon=True).start()
     try:
         settings = LinksSection(count=4, spread_s=0.3, timeout_s=1.0, gateway=False, dns=False)
         web_port, dns_port = web.server_address[1], resolver.server_address[1]
@@ -339,6 +340,7 @@ def test_link_probe_never_blocks_a_report_and_hands_each_round_out_once() -> Non
     assert time.monotonic() - started < 0.5
     release.set()
     (first,) = wait_until(probe.collect, 10, "the first round's results")
+    assert isinstance(first, LinkFacts)
     assert first.target == "hub" and rounds_run == [1]
     assert probe.collect() == []  # already reported; the next round is an hour away
     probe.stop()

@@ -10,7 +10,7 @@ import pytest
 
 import tests.support.smbios_builder as b
 from tests.support import programs
-from tests.test_smbios import DELL_OPTIPLEX_3010, QEMU
+from tests.support.smbios_tables import DELL_OPTIPLEX_3010, QEMU
 
 pytestmark = pytest.mark.process
 

@@ -119,7 +119,9 @@ def test_link_thresholds_are_overridable_per_kind() -> None:
     slow_gateway = link_facts(target="gateway", target_kind="gateway", rtt_avg_ms=40.0, ports=[])
     message = report(facts=[slow_gateway])
     (_, default) = to_points(message, T0, judge=JUDGE)
-    strict = {"gateway": link_quality.Thresholds(good_rtt_ms=20.0, degraded_rtt_ms=30.0)}
+    strict: dict[wire.TargetKind, link_quality.Thresholds] = {
+        "gateway": link_quality.Thresholds(good_rtt_ms=20.0, degraded_rtt_ms=30.0)
+    }
     (_, judged) = to_points(message, T0, judge=JUDGE, limits=strict)
     assert dict(default.fields)["state"] == "good"
     assert dict(judged.fields)["state"] == "bad"

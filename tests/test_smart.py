@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 
 from wardwatch.agent import native
 from wardwatch.agent.probes.machine import smart
-from wardwatch.agent.probes.machine.smart import Disk, DiskReading, ScannedDevice
+from wardwatch.agent.probes.machine.smart import DiskReading, ScannedDevice
+from wardwatch.contract.wire import Disk
 
 # Shaped like smartctl 7.3's `--json -a` output (smartmontools' documented JSON), trimmed.
 ATA: dict[str, Any] = {

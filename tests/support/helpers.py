@@ -107,6 +107,6 @@ def running_collector(cfg: CollectorConfig) -> Iterator[Collector]:
 
 def decode_ack(message: paho.MQTTMessage) -> wire.Ack:
     """The ack carried by a message on an ack topic."""
-    ack = wire.decode(message.topic, message.payload)
+    ack = wire.decode(message.topic, bytes(message.payload))
     assert isinstance(ack, wire.Ack)
     return ack
