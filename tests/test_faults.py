@@ -2,15 +2,16 @@
 
 The claims of docs/design.md, "Nothing lost: the delivery chain", one fault at a time. Each test
 runs real Mosquitto and InfluxDB, real collector processes (``wardwatch-collector``) and a real
-agent process (``wardwatch-agent -v``, one report a second, its own SQLite outbox), injects one
-fault, ends it, and then:
+agent process (``wardwatch-agent -v --log-format json``, one report a second, its own SQLite
+outbox), injects one fault, ends it, and then:
 
 1. waits (bounded) until every message the agent committed so far has left its outbox, i.e.
    was acknowledged end to end by a collector;
 2. stops the agent with SIGTERM;
-3. compares what the agent committed (its log: ``committed report <id> measured at <time>``)
-   with InfluxDB: every committed report has exactly one ``host`` and one ``agent`` point at its
-   measurement time, and InfluxDB holds no point that no committed report explains. The only
+3. compares what the agent committed (its structured log: an event ``committed`` with the
+   message's kind, id and measurement time) with InfluxDB: every committed report has exactly
+   one ``host`` and one ``agent`` point at its measurement time, and InfluxDB holds no point
+   that no committed report explains. The only
    exceptions are the messages still in the outbox after the stop: they are not lost, the next
    start sends them.
 
@@ -20,7 +21,6 @@ No test sleeps to let time pass; each waits, with a deadline, for a condition it
 from __future__ import annotations
 
 import contextlib
-import re
 import sqlite3
 import time
 from collections import Counter
@@ -54,11 +54,6 @@ INSTALL_HINT = "make venv"
 
 SUBSCRIBED = "subscribed; receiving agents' messages"
 """What the collector logs once the broker confirmed its subscriptions."""
-COMMITTED = re.compile(r"committed (report|inventory) (\S+) measured at (\S+)\n")
-"""What the agent logs (with -v) for each message it committed to its outbox (whole lines only,
-as the log may be read while a line is being written)."""
-CONNECTED = re.compile(r"connected to \S+ as ")
-"""What the agent logs at each (re)connection to the broker."""
 
 ACK_TOPICS = "wardwatch/v1/+/ack"
 REPORT_TOPICS = "wardwatch/v1/+/report"  # not shared: a watcher sees every publish
@@ -135,7 +130,7 @@ class AgentProcess:
         )
         self.process = ManagedProcess(
             "agent",
-            [*programs.AGENT, "--config", str(config), "-v"],
+            [*programs.AGENT, "--config", str(config), "-v", "--log-format", "json"],
             workdir,
             install_hint=INSTALL_HINT,
         )
@@ -173,13 +168,28 @@ class AgentProcess:
         """SIGKILL, as a power cut."""
         self.process.kill()
 
+    def events(self, name: str) -> list[dict[str, Any]]:
+        """The agent's log records of event ``name``, over all its runs, in order. Only whole
+        lines count (the log may be read while a line is being written); the lines the process
+        harness writes between runs are not JSON and are skipped."""
+        found = []
+        for line in self.log().splitlines(keepends=True):
+            if not line.endswith("\n"):
+                continue
+            try:
+                record = msgspec.json.decode(line)
+            except msgspec.DecodeError:
+                continue
+            if isinstance(record, dict) and record.get("event") == name:
+                found.append(record)
+        return found
+
     def committed(self) -> list[Message]:
-        """Every message the agent logged as committed, in commit order."""
+        """Every message the agent committed to its outbox, in commit order."""
         seen: dict[str, Message] = {}
-        for kind, message_id, at in COMMITTED.findall(self.log()):
-            seen.setdefault(
-                message_id, Message(time_ns(datetime.fromisoformat(at)), kind, message_id)
-            )
+        for event in self.events("committed"):
+            at = time_ns(datetime.fromisoformat(event["measured_at"]))
+            seen.setdefault(event["id"], Message(at, event["kind"], event["id"]))
         return list(seen.values())
 
     def reports(self) -> list[Message]:
@@ -188,7 +198,7 @@ class AgentProcess:
 
     def connections(self) -> int:
         """How many times the agent has connected to the broker, over all its runs."""
-        return len(CONNECTED.findall(self.log()))
+        return len(self.events("connected"))
 
     def _read(self, query: str) -> list[tuple[Any, ...]]:
         # Read-only, so the test never takes a write lock the agent would wait for.

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import random
 import signal
 import sqlite3
 import subprocess
 import sys
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import msgspec
@@ -17,6 +18,7 @@ from tests.support.factories import T0, host_facts, report
 from wardwatch.agent.config import AgentConfig
 from wardwatch.agent.outbox import Outbox
 from wardwatch.agent.runner import Agent
+from wardwatch.common.startup import JsonFormatter
 from wardwatch.contract import wire
 
 HOUR = 3600.0
@@ -216,3 +218,24 @@ def test_each_report_carries_the_drops_its_own_arrival_caused(tmp_path: Path) ->
     assert carried[-1] > 0
     assert carried == sorted(carried)
     agent.outbox.close()
+
+
+@pytest.mark.unit
+def test_each_commit_is_a_structured_event_in_the_json_log(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # What the fault tests read to learn what an agent committed (--log-format json).
+    config = msgspec.convert(
+        {"mqtt": {"url": "mqtt://127.0.0.1:9"}, "outbox": {"path": str(tmp_path / "o.db")}},
+        AgentConfig,
+    )
+    agent = Agent(config, [_Probe()])
+    with caplog.at_level(logging.DEBUG, logger="wardwatch.agent"):
+        made = agent.measure()
+        agent.queue(made)
+    agent.outbox.close()
+    (record,) = [r for r in caplog.records if r.getMessage().startswith("committed")]
+    line = msgspec.json.decode(JsonFormatter().format(record))
+    assert line["event"] == "committed" and line["level"] == "DEBUG"
+    assert (line["kind"], line["id"]) == ("report", made.id)
+    assert datetime.fromisoformat(line["measured_at"]) == made.measured_at
