@@ -1,5 +1,10 @@
 """The fleet simulator's loop: every simulated agent's reports, resends, connections and goodbye,
-in one thread (the package's docstring says how and what it costs)."""
+in one thread (the package's docstring says how and what it costs).
+
+Long because the ``Simulator``'s controls (start, stop, pause, wait), its loop and its orderly
+stop share one state, owned by the loop's thread; what has a name of its own is elsewhere: the
+schedule, the network, the members and the command line.
+"""
 
 from __future__ import annotations
 

@@ -1,0 +1,145 @@
+"""The layout the README draws is the layout the code has.
+
+Each room (package) imports only the rooms its row of the README's "Layout" table names, every
+module belongs to a room of that table, per-OS code is chosen in one place, modules and
+functions stay small, and nothing points outside the repository.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.support import repo
+
+pytestmark = pytest.mark.unit
+
+SOURCE_ROOTS = ("agent", "collector", "dashboards")
+MAX_MODULE_LINES = 400
+MAX_FUNCTION_LINES = 60
+_ROW = re.compile(r"^\| `(wardwatch[\w.]*)` \|(.*)\|(.*)\|\s*$")
+
+
+def _rooms() -> dict[str, set[str]]:
+    """Each room of the README's Layout table and the rooms it may import."""
+    readme = (repo.ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("\n## Layout\n", 1)[1].split("\n## ", 1)[0]
+    rooms = {}
+    for line in section.splitlines():
+        match = _ROW.match(line)
+        if match:
+            rooms[match[1]] = set(re.findall(r"`(wardwatch[\w.]*)`", match[3]))
+    return rooms
+
+
+def _modules() -> dict[str, Path]:
+    """Every module of the three source folders, by its dotted name."""
+    found = {}
+    for root in SOURCE_ROOTS:
+        for path in (repo.ROOT / root / "wardwatch").rglob("*.py"):
+            parts = path.relative_to(repo.ROOT / root).with_suffix("").parts
+            name = ".".join(parts).removesuffix(".__init__")
+            found[name] = path
+    return found
+
+
+def _room_of(module: str, rooms: dict[str, set[str]]) -> str | None:
+    owners = [room for room in rooms if module == room or module.startswith(room + ".")]
+    return max(owners, key=len, default=None)
+
+
+def _imports(path: Path) -> set[str]:
+    """Every wardwatch module ``path`` imports, at the top or inside a function."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)
+        elif isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+    return {name for name in names if name.startswith("wardwatch.")}
+
+
+def test_the_readme_names_the_rooms() -> None:
+    rooms = _rooms()
+    assert {"wardwatch.contract", "wardwatch.rules", "wardwatch.agent"} <= set(rooms)
+    for room, allowed in rooms.items():
+        assert allowed <= set(rooms), f"{room} may import a room the table lacks: {allowed}"
+
+
+def test_every_module_is_in_a_room_and_imports_only_what_its_room_may() -> None:
+    rooms = _rooms()
+    problems = []
+    for module, path in sorted(_modules().items()):
+        room = _room_of(module, rooms)
+        if room is None:
+            problems.append(f"{module}: in no room of the README's Layout table")
+            continue
+        for imported in sorted(_imports(path)):
+            target = _room_of(imported, rooms)
+            if target not in (room, None) and target not in rooms[room]:
+                problems.append(f"{module} imports {imported}: {room} may not import {target}")
+    assert not problems, "\n".join(problems)
+
+
+def test_per_os_code_is_chosen_in_one_place() -> None:
+    # Anywhere else, sys.platform may only refuse a Windows API call on another OS.
+    for module, path in _modules().items():
+        text = path.read_text(encoding="utf-8")
+        if module == "wardwatch.agent.native" or "sys.platform" not in text:
+            continue
+        assert module.endswith("_windows"), f"{module} tests sys.platform: use native.PerOs"
+        for line in text.splitlines():
+            if "sys.platform" in line and not line.lstrip().startswith(("#", '"', "``")):
+                assert line.strip() == 'if sys.platform != "win32":', (module, line)
+
+
+def test_modules_and_functions_stay_small() -> None:
+    problems = []
+    for module, path in _modules().items():
+        text = path.read_text(encoding="utf-8")
+        tree = ast.parse(text)
+        lines = text.count("\n")
+        reason = ast.get_docstring(tree) or ""
+        if lines > MAX_MODULE_LINES and "Long because" not in reason:
+            problems.append(f"{module}: {lines} lines and no 'Long because' in its docstring")
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                length = (node.end_lineno or node.lineno) - node.lineno + 1
+                if length > MAX_FUNCTION_LINES:
+                    problems.append(f"{module}.{node.name}: {length} lines")
+    assert not problems, "\n".join(problems)
+
+
+SKIPPED_DIRS = {".git", ".venv", ".run", "build", "__pycache__", ".hypothesis"}
+"""Not the repository's own files: git's store, the virtualenv, run data, caches."""
+
+
+def _own_files() -> list[Path]:
+    found = []
+    for path in repo.ROOT.rglob("*"):
+        parts = set(path.relative_to(repo.ROOT).parts)
+        if parts & SKIPPED_DIRS or any(p.endswith((".egg-info", "_cache")) for p in parts):
+            continue
+        if path.is_file():
+            found.append(path)
+    return found
+
+
+def test_the_repository_stands_alone() -> None:
+    # Nothing in it may lean on files outside it, or on this machine's paths.
+    forbidden = re.compile(r"\.\./shared|/work/|/root/|\bDESIGN\.md|\bFACTS\.md|\bSTYLE\.md")
+    hits = []
+    for path in _own_files():
+        if path == Path(__file__):
+            continue
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            continue  # binary
+        name = path.relative_to(repo.ROOT)
+        hits += [f"{name}: {m.group(0)}" for m in forbidden.finditer(text)]
+    assert not hits, "\n".join(hits)
