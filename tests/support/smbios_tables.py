@@ -132,3 +132,9 @@ ALL_TABLES = {
     "vmware": VMWARE,
     "white-box": WHITE_BOX,
 }
+
+
+def assert_parsed(parsed: Smbios) -> None:
+    """What any input must give, damaged or not: an ``Smbios``, every problem a sentence."""
+    assert isinstance(parsed, Smbios)
+    assert all(isinstance(m, str) and m for m in parsed.missing)
