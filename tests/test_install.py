@@ -9,9 +9,7 @@ and collector.
 
 from __future__ import annotations
 
-import shutil
 import subprocess
-import sys
 import tomllib
 import zipfile
 from pathlib import Path, PurePosixPath
@@ -19,6 +17,7 @@ from pathlib import Path, PurePosixPath
 import pytest
 
 from tests.support import repo
+from tests.support import wheels as wheels_of
 from tests.support.helpers import wait_until
 from wardwatch.collector.devstack.services import Mosquitto
 from wardwatch.collector.ingest.pipeline import Collector
@@ -29,35 +28,10 @@ SOURCE_ROOTS = ("agent", "collector", "dashboards")
 
 @pytest.fixture(scope="module")
 def wheels(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """Both wheels, built (as pip does, in isolation) from a copy of the files git tracks or
-    would (not ignored), so the build needs nothing but what a clone holds and leaves nothing
-    in the checkout."""
+    """Both wheels, built from a copy of the checkout's files."""
     base = tmp_path_factory.mktemp("build")
-    listed = ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"]
-    tracked = (
-        subprocess.run(listed, cwd=repo.ROOT, capture_output=True, check=True, timeout=60)
-        .stdout.decode()
-        .split("\0")
-    )
-    checkout = base / "checkout"
-    for name in filter(None, tracked):
-        source = repo.ROOT / name
-        if source.is_file():
-            (checkout / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, checkout / name)
-    built: dict[str, Path] = {}
-    for name, project in (("wardwatch", checkout), ("wardwatch-agent", checkout / "agent")):
-        out = base / name
-        result = subprocess.run(
-            [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(out), "."],
-            cwd=project,
-            capture_output=True,
-            text=True,
-            timeout=600,
-        )
-        assert result.returncode == 0, result.stderr
-        (built[name],) = out.glob("*.whl")
-    return built
+    checkout = wheels_of.copy_checkout(base / "checkout")
+    return {name: wheels_of.build(checkout, name, base / name) for name in wheels_of.PROJECTS}
 
 
 def _files(wheel: Path) -> list[PurePosixPath]:
@@ -115,17 +89,9 @@ def test_both_projects_declare_the_same_agent_dependencies() -> None:
 def test_agent_only_install_reports_and_is_stored(
     tmp_path: Path, wheels: dict[str, Path], mosquitto: Mosquitto, collector: Collector
 ) -> None:
-    venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
-    pip = subprocess.run(
-        [str(venv / "bin" / "pip"), "install", "--quiet", str(wheels["wardwatch-agent"])],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert pip.returncode == 0, pip.stderr
+    bin_dir = wheels_of.venv_with(wheels["wardwatch-agent"], tmp_path / "venv")
     listed = subprocess.run(
-        [str(venv / "bin" / "pip"), "list", "--format=freeze"],
+        [str(bin_dir / "pip"), "list", "--format=freeze"],
         capture_output=True,
         text=True,
         timeout=120,
@@ -138,7 +104,7 @@ def test_agent_only_install_reports_and_is_stored(
         f'[agent]\nid = "tan-an-pc07"\nsite = "tan-an"\n[mqtt]\nurl = "{mosquitto.url}"\n'
         f'[outbox]\npath = "{tmp_path / "outbox.sqlite3"}"\n'
     )
-    agent = str(venv / "bin" / "wardwatch-agent")
+    agent = str(bin_dir / "wardwatch-agent")
     check = subprocess.run(
         [agent, "--config", str(config), "--check"], capture_output=True, text=True, timeout=60
     )

@@ -1,8 +1,10 @@
 """The agent's resident memory and CPU over an hour's worth of cycles, against a bare floor.
 
-Starts ``wardwatch-agent`` with a 1 s interval for ``--cycles`` reports (60 = one hour at the
-default 60 s interval) against a broker, InfluxDB and an in-process collector, and compares its
-RSS and CPU time per cycle with a bare Python process that only imports psutil and paho-mqtt.
+Starts ``wardwatch-agent`` as a ward PC runs it (the ``wardwatch-agent`` wheel, built from a
+copy of the checkout and installed into a fresh virtualenv) with a 1 s interval for ``--cycles``
+reports (60 = one hour at the default 60 s interval) against a broker, InfluxDB and an in-process
+collector, and compares its RSS and CPU time per cycle with a bare Python process of the same
+virtualenv that only imports psutil and paho-mqtt.
 ``make bench`` runs it as part of ``tests.benchmarks.run_all``; alone (its own services):
 
     .venv/bin/python -m tests.benchmarks.agent_footprint [--cycles 60]
@@ -20,7 +22,7 @@ from pathlib import Path
 
 import psutil
 
-from tests.support import programs
+from tests.support import wheels
 from tests.support.helpers import collector_config, running_collector, wait_until
 from wardwatch.collector.devstack.services import Influxd, Mosquitto, free_port
 
@@ -54,9 +56,9 @@ def rss_mb(pid: int) -> float:
     return psutil.Process(pid).memory_info().rss / 1024 / 1024
 
 
-def floor_rss_mb() -> float:
+def floor_rss_mb(python: Path) -> float:
     """RSS of a Python process that has imported only what the agent cannot do without."""
-    process = subprocess.Popen([sys.executable, "-c", FLOOR])
+    process = subprocess.Popen([str(python), "-c", FLOOR])
     try:
         time.sleep(2)
         return rss_mb(process.pid)
@@ -69,6 +71,10 @@ def measure(
     work: Path, broker: Mosquitto, influx: Influxd, cycles: int, progress: bool = True
 ) -> Footprint:
     """Run the agent for ``cycles`` reports against running services; measure it."""
+    if progress:
+        print("installing the agent's wheel into a fresh virtualenv...", file=sys.stderr)
+    wheel = wheels.build(wheels.copy_checkout(work / "checkout"), "wardwatch-agent", work / "w")
+    bin_dir = wheels.venv_with(wheel, work / "venv")
     database = "footprint"
     influx.query(f'CREATE DATABASE "{database}"')
     cfg = collector_config(broker.url, influx.url, database, mqtt={"client_id": "footprint"})
@@ -79,7 +85,7 @@ def measure(
             f'[outbox]\npath = "{work / "outbox.sqlite3"}"\n'
         )
         agent = subprocess.Popen(
-            [*programs.AGENT, "--config", str(config)],
+            [str(bin_dir / "wardwatch-agent"), "--config", str(config)],
             stderr=subprocess.DEVNULL,
         )
         try:
@@ -105,7 +111,7 @@ def measure(
         finally:
             agent.terminate()
             agent.wait(30)
-    return Footprint(done, first_rss, last_rss, floor_rss_mb(), cpu_per_cycle_ms)
+    return Footprint(done, first_rss, last_rss, floor_rss_mb(bin_dir / "python"), cpu_per_cycle_ms)
 
 
 def main() -> int:

@@ -21,73 +21,18 @@ import os
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.benchmarks.common import (
-    AckWatch,
-    CollectorProcess,
-    CpuMeter,
-    cpu_seconds,
-    end_session,
-    percentile,
-)
+from tests.benchmarks.common import AckWatch, CollectorProcess, CpuMeter, cpu_seconds, end_session
+from tests.benchmarks.results import Drain, PipelineResult, Step
 from wardwatch.agent.config import MqttSection
 from wardwatch.collector.devstack.services import Influxd, Mosquitto, free_port
-from wardwatch.collector.simulator.loop import Simulator
+from wardwatch.collector.simulator.loop import OutboxSync, Simulator
 from wardwatch.contract import wire
 
 AGENTS = 1000
 SITES = 21
 POINTS_PER_REPORT = 8  # agent, host, hardware, os, and a link round to each of 4 targets
-
-
-@dataclass
-class Drain:
-    collectors: int
-    reports: int  # messages (reports, a few inventories) acked from subscribed to the last ack
-    seconds: float
-    cpu: CpuMeter  # over the same window
-
-    @property
-    def reports_per_s(self) -> float:
-        return self.reports / self.seconds if self.seconds else 0.0
-
-    def collector_us_per_report(self) -> float:
-        """CPU of all collectors per message drained."""
-        used = sum(s for n, s in self.cpu.seconds.items() if n.startswith("collector"))
-        return used / self.reports * 1e6 if self.reports else float("nan")
-
-
-@dataclass
-class Step:
-    name: str
-    target_per_s: float | None
-    offered_per_s: float
-    stored_per_s: float
-    outstanding_end: int
-    cpu: CpuMeter
-    stored: int
-    latency_ack_s: list[float] = field(default_factory=list)  # ack watcher
-    latency_sim_s: list[float] = field(default_factory=list)  # ack read by the simulated agent
-    window: tuple[float, float] = (0.0, 0.0)  # time.time() of the measured window
-
-    def p(self, q: float, which: str = "ack") -> float:
-        return percentile(self.latency_ack_s if which == "ack" else self.latency_sim_s, q)
-
-    def cpu_us_per_report(self, name: str) -> float:
-        return self.cpu.seconds[name] / self.stored * 1e6 if self.stored else float("nan")
-
-
-@dataclass
-class PipelineResult:
-    drains: list[Drain]
-    steps: list[Step]
-    committed: int
-    stored_in_influx: int
-    full_sync_offered_per_s: float
-    collector_stats: dict[str, int]
-    notes: list[str] = field(default_factory=list)
 
 
 class _Recorder:
@@ -104,6 +49,43 @@ class _Recorder:
     def on_ack(self, agent: str, ack: wire.Ack, at: float) -> None:
         for message_id in ack.stored:
             self.acked.setdefault(message_id, at)
+
+
+def _simulator(
+    broker: Mosquitto,
+    state_dir: Path,
+    seed: int,
+    recorder: _Recorder | None = None,
+    *,
+    agents: int = AGENTS,
+    outbox_sync: OutboxSync = "normal",
+    resend_after_s: float = 30.0,
+) -> Simulator:
+    """The benchmark's simulated fleet on ``broker``, idle (an hour between reports) until a
+    step sets its pace; ``recorder`` notes each commit and ack."""
+    return Simulator(
+        mqtt=MqttSection(url=broker.url),
+        agents=agents,
+        sites=SITES,
+        interval_s=3600.0,
+        seed=seed,
+        state_dir=state_dir,
+        resend_after_s=resend_after_s,
+        outbox_sync=outbox_sync,
+        on_commit=recorder.on_commit if recorder else None,
+        on_ack=recorder.on_ack if recorder else None,
+    )
+
+
+def _pids(broker: Mosquitto, influx: Influxd, watch: AckWatch) -> dict[str, int]:
+    """The processes whose CPU every phase meters (this one is the simulator)."""
+    assert broker.pid is not None and influx.pid is not None
+    return {
+        "mosquitto": broker.pid,
+        "influxd": influx.pid,
+        "simulator": os.getpid(),
+        "ack watcher": watch.pid,
+    }
 
 
 def _wait(condition: Callable[[], bool], timeout_s: float, what: str) -> None:
@@ -230,58 +212,18 @@ def measure(
     collectors[0].stop()
     watch = AckWatch(broker.url, work / "acks.txt")
     recorder = _Recorder()
-    assert broker.pid is not None and influx.pid is not None
-    base_pids = {
-        "mosquitto": broker.pid,
-        "influxd": influx.pid,
-        "simulator": os.getpid(),
-        "ack watcher": watch.pid,
-    }
-    sim = Simulator(
-        mqtt=MqttSection(url=broker.url),
-        agents=AGENTS,
-        sites=SITES,
-        interval_s=3600.0,
-        seed=3,
-        state_dir=work / "sim",
-        resend_after_s=600.0,  # no resends while a collector is deliberately away
-        outbox_sync="normal",
-        on_commit=recorder.on_commit,
-        on_ack=recorder.on_ack,
-    )
+    base_pids = _pids(broker, influx, watch)
+    # No resends while a collector is deliberately away.
+    sim = _simulator(broker, work / "sim", 3, recorder, resend_after_s=600.0)
     sim.start()
-    steps: list[Step] = []
-    drains: list[Drain] = []
-    stats: dict[str, int] = {}
     try:
         if not sim.wait_connected(120):
             raise RuntimeError(f"simulator: not all agents connected: {sim.counters}")
         size = backlog // 3 if quick else backlog
-        _log(f"drain, one collector: committing {size} reports with the collector stopped")
-        drains.append(_drain(collectors[:1], sim, watch, base_pids, size))
-        _log(f"drain, one collector: {drains[-1].reports_per_s:.0f} reports/s")
-        collectors[0].stop()
-        collectors[1].start()
-        collectors[1].stop()
-        _log(f"drain, two collectors: committing {size} reports with the collectors stopped")
-        drains.append(_drain(collectors, sim, watch, base_pids, size))
-        _log(f"drain, two collectors: {drains[-1].reports_per_s:.0f} reports/s")
-        collectors[1].stop()
+        drains = _drains(collectors, sim, watch, base_pids, size)
         end_session(broker.url, collectors[1].client_id)
-
         pids = {**base_pids, "collector": collectors[0].pid}
-        plan = [
-            ("250/s", AGENTS / 250, 6.0, 250.0),
-            ("500/s", AGENTS / 500, 6.0, 500.0),
-            ("1000/s", AGENTS / 1000, 20.0, 1000.0),
-            ("max", 0.0, 10.0, None),
-        ]
-        if quick:
-            plan = [("1000/s", AGENTS / 1000, 8.0, 1000.0), ("max", 0.0, 5.0, None)]
-        warmup = 4.0
-        for name, interval, seconds, target in plan:
-            steps.append(_step(name, sim, watch, pids, interval, seconds, warmup, target))
-            warmup = 2.0
+        steps = _live_steps(sim, watch, pids, quick)
         sim.interval_s = 3600.0
         summary = sim.stop(drain_s=60)
         if not summary.ok:
@@ -309,6 +251,46 @@ def measure(
             watch.stop()
 
 
+def _drains(
+    collectors: list[CollectorProcess],
+    sim: Simulator,
+    watch: AckWatch,
+    pids: dict[str, int],
+    size: int,
+) -> list[Drain]:
+    """A backlog of ``size`` reports drained by one collector, then another by two."""
+    drains: list[Drain] = []
+    for count in (1, 2):
+        what = "one collector" if count == 1 else "two collectors"
+        _log(f"drain, {what}: committing {size} reports with the collector(s) stopped")
+        drains.append(_drain(collectors[:count], sim, watch, pids, size))
+        _log(f"drain, {what}: {drains[-1].reports_per_s:.0f} reports/s")
+        collectors[count - 1].stop()
+        if count == 1:
+            # The second collector's session exists only for the second drain (see measure).
+            collectors[1].start()
+            collectors[1].stop()
+    return drains
+
+
+def _live_steps(sim: Simulator, watch: AckWatch, pids: dict[str, int], quick: bool) -> list[Step]:
+    """The simulator reporting live at rising rates, then as fast as it can."""
+    plan = [
+        ("250/s", AGENTS / 250, 6.0, 250.0),
+        ("500/s", AGENTS / 500, 6.0, 500.0),
+        ("1000/s", AGENTS / 1000, 20.0, 1000.0),
+        ("max", 0.0, 10.0, None),
+    ]
+    if quick:
+        plan = [("1000/s", AGENTS / 1000, 8.0, 1000.0), ("max", 0.0, 5.0, None)]
+    steps: list[Step] = []
+    warmup = 4.0
+    for name, interval, seconds, target in plan:
+        steps.append(_step(name, sim, watch, pids, interval, seconds, warmup, target))
+        warmup = 2.0
+    return steps
+
+
 def _latencies(step: Step, recorder: _Recorder, acks: dict[str, float]) -> None:
     """Latency of the reports measured in the step's window (but its last 3 s, whose acks
     may come after the next step began)."""
@@ -330,29 +312,12 @@ def what_if_inflight(work: Path, influx: Influxd, limits: str, inflight: int = 0
         collector.start()
         watch = AckWatch(broker.url, work / "acks-whatif.txt")
         recorder = _Recorder()
-        sim = Simulator(
-            mqtt=MqttSection(url=broker.url),
-            agents=AGENTS,
-            sites=SITES,
-            interval_s=3600.0,
-            seed=5,
-            state_dir=work / "sim-whatif",
-            outbox_sync="normal",
-            on_commit=recorder.on_commit,
-            on_ack=recorder.on_ack,
-        )
+        sim = _simulator(broker, work / "sim-whatif", 5, recorder)
         sim.start()
         try:
             if not sim.wait_connected(120):
                 raise RuntimeError(f"simulator: not all agents connected: {sim.counters}")
-            assert broker.pid is not None and influx.pid is not None
-            pids = {
-                "mosquitto": broker.pid,
-                "influxd": influx.pid,
-                "simulator": os.getpid(),
-                "ack watcher": watch.pid,
-                "collector": collector.pid,
-            }
+            pids = {**_pids(broker, influx, watch), "collector": collector.pid}
             step = _step(
                 f"1000/s, max_inflight_messages {inflight}",
                 sim,
@@ -379,15 +344,7 @@ def what_if_inflight(work: Path, influx: Influxd, limits: str, inflight: int = 0
 
 def _full_sync_rate(broker: Mosquitto, work: Path) -> tuple[float, int]:
     """What one simulator loop offers with the agent's own ``synchronous=FULL`` outboxes."""
-    sim = Simulator(
-        mqtt=MqttSection(url=broker.url),
-        agents=200,
-        sites=SITES,
-        interval_s=3600.0,
-        seed=4,
-        state_dir=work / "sim-full",
-        outbox_sync="full",
-    )
+    sim = _simulator(broker, work / "sim-full", 4, agents=200, outbox_sync="full")
     sim.start()
     if not sim.wait_connected(60):
         raise RuntimeError("simulator (FULL): agents did not connect")

@@ -25,6 +25,7 @@ from pathlib import Path
 
 from tests.benchmarks import agent_footprint, ceiling, link_accuracy, pipeline, stages
 from tests.benchmarks.common import ROOT, machine_facts, production_broker_limits
+from tests.benchmarks.results import PipelineResult, Step
 from wardwatch.collector.config import BatchSection
 from wardwatch.collector.devstack.services import Influxd, Mosquitto, free_port
 
@@ -45,20 +46,26 @@ def render(
     facts: dict[str, str],
     limits: str,
     ceil: ceiling.Ceiling,
-    pipe: pipeline.PipelineResult,
+    pipe: PipelineResult,
     foot: agent_footprint.Footprint,
-    whatif: pipeline.Step | None,
+    whatif: Step | None,
     stage: stages.Stages,
     elapsed_s: float,
 ) -> str:
-    """The markdown report."""
+    """The markdown report: where it ran, the summary table, CPU per phase, the notes."""
+    return "\n".join(
+        [
+            *_setting(facts, limits, elapsed_s),
+            *_summary(ceil, pipe, foot, whatif, stage),
+            *_cpu_per_phase(facts, ceil, pipe),
+            *_notes(pipe),
+        ]
+    )
+
+
+def _setting(facts: dict[str, str], limits: str, elapsed_s: float) -> list[str]:
     batch = BatchSection()
-    ppr = pipeline.POINTS_PER_REPORT
-    one, two = pipe.drains
-    at_1000 = next(s for s in pipe.steps if s.name == "1000/s")
-    fastest = pipe.steps[-1]
-    c_ceiling = ceil.points_per_s
-    lines = [
+    return [
         f"# wardwatch benchmarks, {facts['date']}",
         "",
         f"Machine: {facts['nproc']} cores ({facts['cpu']}), {facts['memory']}, Linux "
@@ -68,13 +75,30 @@ def render(
         "",
         "Broker limits as in `deploy/mosquitto/mosquitto.conf`: "
         + ", ".join(f"`{line}`" for line in limits.splitlines())
-        + ". Collector: `python -m wardwatch.collector.ingest.main`, production batch defaults "
+        + ". Collector: `wardwatch-collector`, production batch defaults "
         f"(`max_points = {batch.max_points}`, `max_delay_s = {batch.max_delay_s:g}`). "
         f"Simulator: {pipeline.AGENTS} agents over {pipeline.SITES} sites in this process "
         "(one event loop), outboxes `synchronous=NORMAL` unless said otherwise. "
-        f"A report is {ppr} points (`agent`, `host`, `hardware`, `os`, and `link` to the gateway, "
-        "the city hub, the province MCU and the Internet); an inventory is 2 (`hardware`, `os`).",
+        f"A report is {pipeline.POINTS_PER_REPORT} points (`agent`, `host`, `hardware`, `os`, "
+        "and `link` to the gateway, the city hub, the province MCU and the Internet); an "
+        "inventory is 2 (`hardware`, `os`).",
         "",
+    ]
+
+
+def _summary(
+    ceil: ceiling.Ceiling,
+    pipe: PipelineResult,
+    foot: agent_footprint.Footprint,
+    whatif: Step | None,
+    stage: stages.Stages,
+) -> list[str]:
+    ppr = pipeline.POINTS_PER_REPORT
+    one, two = pipe.drains
+    at_1000 = next(s for s in pipe.steps if s.name == "1000/s")
+    fastest = pipe.steps[-1]
+    c_ceiling = ceil.points_per_s
+    return [
         "| measure | result | goal |",
         "|---|---|---|",
         f"| InfluxDB ingest ceiling: {ceiling.WRITERS} writers x {ceiling.BATCH_LINES:,} "
@@ -113,6 +137,13 @@ def render(
         "| <= 1.15x |",
         f"| agent CPU per cycle | {foot.cpu_per_cycle_ms:.2f} ms | |",
         "",
+    ]
+
+
+def _cpu_per_phase(facts: dict[str, str], ceil: ceiling.Ceiling, pipe: PipelineResult) -> list[str]:
+    ppr = pipeline.POINTS_PER_REPORT
+    c_ceiling = ceil.points_per_s
+    lines = [
         "CPU per process, % of one core (this machine has "
         f"{facts['nproc']}), and per stored report:",
         "",
@@ -145,6 +176,12 @@ def render(
         f"{ceil.cpu.percent('influxd'):.0f} | {ceil.cpu.percent('writer (bench)'):.0f} "
         "(writer) | | | |"
     )
+    return lines
+
+
+def _notes(pipe: PipelineResult) -> list[str]:
+    batch = BatchSection()
+    lines: list[str] = []
     stats = pipe.collector_stats
     if stats.get("batches"):
         lines += [
@@ -163,10 +200,10 @@ def render(
         f"the collector's batching (`max_delay_s = {batch.max_delay_s:g}`).",
         "",
     ]
-    return "\n".join(lines)
+    return lines
 
 
-def _whatif_row(whatif: pipeline.Step | None) -> list[str]:
+def _whatif_row(whatif: Step | None) -> list[str]:
     if whatif is None:
         return []
     return [

@@ -9,7 +9,6 @@ buffer is separate from calling the API, so it is tested on recorded bytes.
 
 from __future__ import annotations
 
-import ctypes
 import os
 import socket
 import struct
@@ -54,6 +53,7 @@ def ping(
     last error. Never None on Windows (every user may ping)."""
     if sys.platform != "win32":
         raise OSError("IcmpSendEcho exists only on Windows")
+    import ctypes  # here, not at the top: every OS imports this module (native.py)
     iphlpapi = ctypes.WinDLL("iphlpapi.dll")
     iphlpapi.IcmpCreateFile.restype = ctypes.c_void_p
     handle = iphlpapi.IcmpCreateFile()
