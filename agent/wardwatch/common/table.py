@@ -14,6 +14,14 @@ def columns(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
     ]
 
 
+def text(header: Sequence[str], rows: Sequence[Sequence[str]], empty: str) -> str:
+    """The table as text, or under its header the line ``empty`` when there is no row."""
+    lines = columns(header, rows)
+    if not rows:
+        lines.append(empty)
+    return "\n".join(lines)
+
+
 def cell(value: object, spec: str = "") -> str:
     """A value as a table cell: ``-`` when unknown (None), else formatted by ``spec``."""
     return "-" if value is None else format(value, spec)

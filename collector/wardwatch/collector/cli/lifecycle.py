@@ -7,18 +7,17 @@ reporting keeps its last verdict; ``as_of`` says which day that was.
 
 from __future__ import annotations
 
-import argparse
 import csv
 import io
-import json
-from dataclasses import asdict, dataclass, fields
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from typing import Any
 
-from wardwatch.collector.cli.options import config_option
+from wardwatch.collector.cli.report import Report, as_json
 from wardwatch.collector.influx.query import QueryClient, Row, latest
-from wardwatch.common.startup import Commands
-from wardwatch.common.table import cell, columns
+from wardwatch.common import table
+from wardwatch.common.table import cell
 from wardwatch.contract.catalogue import AGENT_TAGS, HARDWARE, OS, Measurement
 
 
@@ -104,7 +103,7 @@ def _worst_first(v: MachineVerdict) -> tuple[Any, ...]:
     return (-v.rank, soonest, v.site, v.agent)
 
 
-def render_table(verdicts: list[MachineVerdict]) -> str:
+def render_table(verdicts: Sequence[MachineVerdict]) -> str:
     """A plain-text table, one line per machine."""
     header = (
         "SITE",
@@ -139,13 +138,12 @@ def render_table(verdicts: list[MachineVerdict]) -> str:
         )
         for v in verdicts
     ]
-    lines = columns(header, rows)
-    if not rows:
-        lines.append("(no machine has been judged yet: no agent has sent its machine facts)")
-    return "\n".join(lines)
+    return table.text(
+        header, rows, "(no machine has been judged yet: no agent has sent its machine facts)"
+    )
 
 
-def render_csv(verdicts: list[MachineVerdict]) -> str:
+def render_csv(verdicts: Sequence[MachineVerdict]) -> str:
     """Every column, for a spreadsheet (the replacement budget request)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
@@ -156,35 +154,13 @@ def render_csv(verdicts: list[MachineVerdict]) -> str:
     return out.getvalue()
 
 
-def render_json(verdicts: list[MachineVerdict]) -> str:
-    """Every column, as a JSON list."""
-    return json.dumps([asdict(v) for v in verdicts], ensure_ascii=False, indent=2)
-
-
-def add_parser(commands: Commands) -> None:
-    """The ``lifecycle`` command."""
-    command = config_option(
-        commands.add_parser(
-            "lifecycle",
-            help="one line per machine: hardware lifecycle and OS support verdicts, worst first",
-            description="List every machine's latest verdicts from InfluxDB, worst first: "
-            "overdue, due (within the policy's warning window), unknown, ok; the hardware's "
-            "age, the evidence it was taken from, model and serial; the OS release and its end "
-            "of support. Use --format csv for a spreadsheet of the machines to replace.",
-        )
-    )
-    command.add_argument("--site", default="", metavar="SITE", help="only this site (ward)")
-    command.add_argument(
-        "--format",
-        choices=("table", "csv", "json"),
-        default="table",
-        help="output format (default: table)",
-    )
-
-
-def show(client: QueryClient, args: argparse.Namespace) -> str:
-    """What ``wardwatch lifecycle`` prints."""
-    verdicts = fleet_verdicts(client, args.site)
-    if args.format == "csv":
-        return render_csv(verdicts)
-    return (render_json(verdicts) if args.format == "json" else render_table(verdicts)) + "\n"
+REPORT = Report(
+    name="lifecycle",
+    help="one line per machine: hardware lifecycle and OS support verdicts, worst first",
+    description="List every machine's latest verdicts from InfluxDB, worst first: overdue, due "
+    "(within the policy's warning window), unknown, ok; the hardware's age, the evidence it was "
+    "taken from, model and serial; the OS release and its end of support. Use --format csv for "
+    "a spreadsheet of the machines to replace.",
+    fetch=fleet_verdicts,
+    formats={"table": render_table, "csv": render_csv, "json": as_json},
+)

@@ -6,16 +6,15 @@ whose agent stopped reporting keeps its last round; ``as_of`` says when that was
 
 from __future__ import annotations
 
-import argparse
-import json
 import time
-from dataclasses import asdict, dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass
 
-from wardwatch.collector.cli.options import config_option
+from wardwatch.collector.cli.report import Report, as_json
 from wardwatch.collector.cli.status import human_duration
 from wardwatch.collector.influx.query import QueryClient, latest
-from wardwatch.common.startup import Commands
-from wardwatch.common.table import cell, columns
+from wardwatch.common import table
+from wardwatch.common.table import cell
 from wardwatch.contract.catalogue import LINK
 
 
@@ -71,7 +70,7 @@ def fleet_links(client: QueryClient, site: str = "") -> list[LinkState]:
     )
 
 
-def render_table(links: list[LinkState], now_ns: int | None = None) -> str:
+def render_table(links: Sequence[LinkState], now_ns: int | None = None) -> str:
     """A plain-text table, one line per link, worst first."""
     now_ns = time.time_ns() if now_ns is None else now_ns
     header = (
@@ -101,33 +100,17 @@ def render_table(links: list[LinkState], now_ns: int | None = None) -> str:
         )
         for s in links
     ]
-    lines = columns(header, rows)
-    if not rows:
-        lines.append("(no link measured yet: give agents [[target]] sections, or wait a round)")
-    return "\n".join(lines)
-
-
-def render_json(links: list[LinkState]) -> str:
-    """Every column, as a JSON list."""
-    return json.dumps([asdict(s) for s in links], ensure_ascii=False, indent=2)
-
-
-def add_parser(commands: Commands) -> None:
-    """The ``links`` command."""
-    command = config_option(
-        commands.add_parser(
-            "links",
-            help="one line per link (agent -> target), worst first: state, loss, RTT, jitter",
-            description="List every link's latest probe round from InfluxDB, worst first: bad, "
-            "degraded, good, then by loss and RTT; for videoconference endpoints, the ports "
-            "that answered.",
-        )
+    return table.text(
+        header, rows, "(no link measured yet: give agents [[target]] sections, or wait a round)"
     )
-    command.add_argument("--site", default="", metavar="SITE", help="only this site (ward)")
-    command.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
 
-def show(client: QueryClient, args: argparse.Namespace) -> str:
-    """What ``wardwatch links`` prints."""
-    links = fleet_links(client, args.site)
-    return (render_json(links) if args.json else render_table(links)) + "\n"
+REPORT = Report(
+    name="links",
+    help="one line per link (agent -> target), worst first: state, loss, RTT, jitter",
+    description="List every link's latest probe round from InfluxDB, worst first: bad, "
+    "degraded, good, then by loss and RTT; for videoconference endpoints, the ports that "
+    "answered.",
+    fetch=fleet_links,
+    formats={"table": render_table, "json": as_json},
+)

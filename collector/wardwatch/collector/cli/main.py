@@ -1,26 +1,24 @@
 """``wardwatch``: the operator's command line.
 
-Each command is a module of this package with ``add_parser(commands)``: the reports read from
-InfluxDB (``status``, ``lifecycle``, ``links``) also offer ``show(client, args)``, the text to
-print; ``dashboards`` and ``simulate`` (``wardwatch.collector.simulator.cli``) run themselves.
+Each command is a module of this package: the reports read from InfluxDB (``status``,
+``lifecycle``, ``links``) each declare a ``REPORT`` (``report.Report``); ``dashboards`` and
+``simulate`` (``wardwatch.collector.simulator.cli``) add their own parsers and run themselves.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from types import ModuleType
-from typing import Final
+from typing import Any, Final
 
 from wardwatch.collector.cli import dashboards, lifecycle, links, status
 from wardwatch.collector.cli.options import EXIT_CONFIG, EXIT_FAILED, load_config
+from wardwatch.collector.cli.report import Report
 from wardwatch.collector.influx.query import QueryClient, QueryError
 from wardwatch.collector.simulator import cli as simulate
 
-REPORTS: Final[dict[str, ModuleType]] = {
-    "status": status,
-    "lifecycle": lifecycle,
-    "links": links,
+REPORTS: Final[dict[str, Report[Any]]] = {
+    report.name: report for report in (status.REPORT, lifecycle.REPORT, links.REPORT)
 }
 """The commands that read InfluxDB and print what they found."""
 
@@ -51,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_CONFIG
     client = QueryClient(cfg.influx)
     try:
-        text: str = REPORTS[args.command].show(client, args)
+        text = REPORTS[args.command].show(client, args)
     except QueryError as exc:
         print(f"wardwatch {args.command}: {exc}", file=sys.stderr)
         return EXIT_FAILED

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import argparse
-import json
 import time
-from dataclasses import asdict, dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass
 
-from wardwatch.collector.cli.options import config_option
+from wardwatch.collector.cli.report import Report, as_json
 from wardwatch.collector.influx.query import QueryClient, Row, latest, quote_ident
-from wardwatch.common.startup import Commands
-from wardwatch.common.table import columns
+from wardwatch.common import table
 from wardwatch.contract.catalogue import VC_ENDPOINT_CLASS
 
 # An agent is silent, hence offline, after missing this many reports in a row.
@@ -120,7 +118,7 @@ def human_duration(seconds: float) -> str:
     return f"{seconds // 86400}d{seconds % 86400 // 3600:02d}h"
 
 
-def render_table(fleet: list[AgentStatus], now_ns: int | None = None) -> str:
+def render_table(fleet: Sequence[AgentStatus], now_ns: int | None = None) -> str:
     """A plain-text table, one line per agent."""
     now_ns = time.time_ns() if now_ns is None else now_ns
     header = ("SITE", "AGENT", "ROLE", "LAST SEEN", "STATE", "UPTIME")
@@ -135,31 +133,15 @@ def render_table(fleet: list[AgentStatus], now_ns: int | None = None) -> str:
         )
         for s in fleet
     ]
-    lines = columns(header, rows)
-    if not rows:
-        lines.append("(no agent has reported yet)")
-    return "\n".join(lines)
+    return table.text(header, rows, "(no agent has reported yet)")
 
 
-def render_json(fleet: list[AgentStatus]) -> str:
-    """Every column, as a JSON list."""
-    return json.dumps([asdict(s) for s in fleet], ensure_ascii=False, indent=2)
-
-
-def add_parser(commands: Commands) -> None:
-    """The ``status`` command."""
-    command = config_option(
-        commands.add_parser(
-            "status",
-            help="one line per known agent: site, agent, role, last seen, online/offline, uptime",
-            description="Show every agent that ever reported, read from InfluxDB. An agent is "
-            "offline when it said so (its last will) or missed 3 reports in a row.",
-        )
-    )
-    command.add_argument("--json", action="store_true", help="print JSON instead of a table")
-
-
-def show(client: QueryClient, args: argparse.Namespace) -> str:
-    """What ``wardwatch status`` prints."""
-    fleet = fleet_status(client)
-    return (render_json(fleet) if args.json else render_table(fleet)) + "\n"
+REPORT = Report(
+    name="status",
+    help="one line per known agent: site, agent, role, last seen, online/offline, uptime",
+    description="Show every agent that ever reported, read from InfluxDB. An agent is offline "
+    "when it said so (its last will) or missed 3 reports in a row.",
+    fetch=lambda client, _site: fleet_status(client),
+    formats={"table": render_table, "json": as_json},
+    site=False,
+)

@@ -54,6 +54,7 @@ def ping(
     if sys.platform != "win32":
         raise OSError("IcmpSendEcho exists only on Windows")
     import ctypes  # here, not at the top: every OS imports this module (native.py)
+
     iphlpapi = ctypes.WinDLL("iphlpapi.dll")
     iphlpapi.IcmpCreateFile.restype = ctypes.c_void_p
     handle = iphlpapi.IcmpCreateFile()
