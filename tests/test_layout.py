@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import ast
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from tests.support import repo
-
-pytestmark = pytest.mark.unit
 
 SOURCE_ROOTS = ("agent", "collector", "dashboards")
 MAX_MODULE_LINES = 400
@@ -63,6 +63,7 @@ def _imports(path: Path) -> set[str]:
     return {name for name in names if name.startswith("wardwatch.")}
 
 
+@pytest.mark.unit
 def test_the_readme_names_the_rooms() -> None:
     rooms = _rooms()
     assert {"wardwatch.contract", "wardwatch.rules", "wardwatch.agent"} <= set(rooms)
@@ -70,6 +71,7 @@ def test_the_readme_names_the_rooms() -> None:
         assert allowed <= set(rooms), f"{room} may import a room the table lacks: {allowed}"
 
 
+@pytest.mark.unit
 def test_every_module_is_in_a_room_and_imports_only_what_its_room_may() -> None:
     rooms = _rooms()
     problems = []
@@ -85,6 +87,7 @@ def test_every_module_is_in_a_room_and_imports_only_what_its_room_may() -> None:
     assert not problems, "\n".join(problems)
 
 
+@pytest.mark.unit
 def test_per_os_code_is_chosen_in_one_place() -> None:
     # Anywhere else, sys.platform may only refuse a Windows API call on another OS.
     for module, path in _modules().items():
@@ -97,6 +100,7 @@ def test_per_os_code_is_chosen_in_one_place() -> None:
                 assert line.strip() == 'if sys.platform != "win32":', (module, line)
 
 
+@pytest.mark.unit
 def test_modules_and_functions_stay_small() -> None:
     problems = []
     for module, path in _modules().items():
@@ -129,6 +133,7 @@ def _own_files() -> list[Path]:
     return found
 
 
+@pytest.mark.unit
 def test_the_repository_stands_alone() -> None:
     # Nothing in it may lean on files outside it, or on this machine's paths.
     forbidden = re.compile(r"\.\./shared|/work/|/root/|\bDESIGN\.md|\bFACTS\.md|\bSTYLE\.md")
@@ -143,3 +148,33 @@ def test_the_repository_stands_alone() -> None:
         name = path.relative_to(repo.ROOT)
         hits += [f"{name}: {m.group(0)}" for m in forbidden.finditer(text)]
     assert not hits, "\n".join(hits)
+
+
+def _loaded(modules: str, prefixes: tuple[str, ...]) -> list[str]:
+    """The modules under ``prefixes`` a fresh interpreter has loaded after importing
+    ``modules`` (a comma-separated list)."""
+    code = (
+        f"import sys, {modules}\n"
+        f"print(sorted(m for m in sys.modules if m.startswith({prefixes!r})))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    loaded: list[str] = ast.literal_eval(result.stdout.strip())
+    return loaded
+
+
+@pytest.mark.process
+def test_agent_never_loads_the_influxdb_client() -> None:
+    # The agent's install stays small: psutil, paho-mqtt and msgspec only.
+    agent = "wardwatch.agent.main, wardwatch.agent.runner, wardwatch.agent.probes.host"
+    collector_side = ("influxdb_client", "urllib3", "wardwatch.collector", "wardwatch.dashboards")
+    assert _loaded(agent, collector_side) == []
+
+
+@pytest.mark.process
+def test_the_collector_and_the_operator_cli_never_load_the_agent() -> None:
+    # The simulator drives real agents: only `wardwatch simulate` loads their code.
+    daemons = "wardwatch.collector.ingest.main, wardwatch.collector.cli.main"
+    assert _loaded(daemons, ("wardwatch.agent", "psutil")) == []

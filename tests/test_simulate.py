@@ -17,7 +17,7 @@ from wardwatch.collector.devstack.services import Mosquitto
 from wardwatch.collector.influx.lineproto import time_ns
 from wardwatch.collector.influx.query import QueryClient
 from wardwatch.collector.ingest.pipeline import Collector
-from wardwatch.collector.simulator.cli import load_config
+from wardwatch.collector.simulator.config import load_config
 from wardwatch.collector.simulator.fleet import SITES, build_fleet, site_names
 from wardwatch.collector.simulator.loop import Simulator
 from wardwatch.contract import wire

@@ -1,6 +1,8 @@
 """``wardwatch simulate``: a fleet of simulated agents against a broker, for load tests and demos.
 
-The command line and its config file; the simulator itself is ``loop.Simulator``.
+The command line; its config file is ``config``, the simulator itself ``loop.Simulator``, both
+imported only when the command runs, so that the other ``wardwatch`` commands never load the
+agent's code the simulator drives.
 """
 
 from __future__ import annotations
@@ -12,32 +14,12 @@ import sys
 from pathlib import Path
 from typing import Any, Final
 
-import msgspec
-from msgspec import Struct
-
-from wardwatch.agent.config import MqttSection
-from wardwatch.collector.simulator.loop import Simulator
 from wardwatch.common import tomlconfig
 from wardwatch.common.startup import Commands
 
 EXIT_OK: Final = 0
 EXIT_NOT_ACKED: Final = 1
 EXIT_CONFIG: Final = 2
-
-
-class SimulateConfig(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """The simulator's config file: only the broker (``[mqtt]``, the agent's own section).
-
-    ``username`` and ``password`` are accepted and ignored: each simulated agent logs in as
-    itself (username = agent id, no password), as the broker's per-agent ACL expects.
-    """
-
-    mqtt: MqttSection = msgspec.field(default_factory=MqttSection)
-
-
-def load_config(path: Path | None) -> SimulateConfig:
-    """Load the simulator config from ``path`` and the environment; raise ConfigError if bad."""
-    return tomlconfig.load(path, SimulateConfig)
 
 
 def add_parser(commands: Commands) -> argparse.ArgumentParser:
@@ -95,6 +77,9 @@ def add_parser(commands: Commands) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     """``wardwatch simulate``; returns the exit code."""
+    from wardwatch.collector.simulator.config import load_config
+    from wardwatch.collector.simulator.loop import Simulator
+
     if args.agents < 1 or args.sites < 1 or args.interval_s < 0:
         print(
             "wardwatch simulate: --agents and --sites must be >= 1, --interval-s >= 0",
