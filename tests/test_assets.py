@@ -147,7 +147,7 @@ def test_missing_file_is_empty_with_one_warning(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     clock = Clock()
-    with caplog.at_level(logging.WARNING, logger="collector.assets"):
+    with caplog.at_level(logging.WARNING, logger="wardwatch.collector.judgement.assets"):
         reg = register(tmp_path / "none.csv", clock)
         for _ in range(3):
             clock.now += 60

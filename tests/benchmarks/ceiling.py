@@ -1,8 +1,8 @@
 """InfluxDB's own ingest ceiling for wardwatch's points: big batches from a fast writer.
 
-The points are the collector's own (``collector.points.to_points`` and
-``collector.lineproto.encode_all`` on simulator reports), encoded before the clock starts and
-sent by ``collector.writer.V1Writer`` in requests of ``BATCH_LINES`` lines from ``WRITERS``
+The points are the collector's own (``ingest.points.to_points`` and ``influx.lineproto.encode_all``
+on simulator reports), encoded before the clock starts and sent by ``influx.writer.V1Writer`` in
+requests of ``BATCH_LINES`` lines from ``WRITERS``
 threads, so the figure is what InfluxDB can take, not what Python can encode.
 """
 

@@ -1,4 +1,4 @@
-"""The agent's typed configuration; ``agent/agent.sample.toml`` documents every key."""
+"""The agent's typed configuration; ``agent.sample.toml`` beside it documents every key."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Lifecycle policy: useful life per device class, warning window, OS end of support.
 
-A policy is a TOML data file (``collector/data/policy-<name>.toml`` ships the defaults; a city
-names its own file). The OS end-of-support table is ``collector/data/os-eol.json`` in
+A policy is a TOML data file (``data/policy-<name>.toml`` beside this module ships the defaults;
+a city names its own file). The OS end-of-support table is ``data/os-eol.json``, in
 endoflife.date's data format (MIT). Windows is decided by build number and edition, because
 Windows 11 still calls itself 10 in many APIs.
 """

@@ -1,4 +1,4 @@
-"""The collector's typed configuration; ``collector/collector.sample.toml`` documents every key."""
+"""The collector's typed configuration; ``collector.sample.toml`` beside it documents every key."""
 
 from __future__ import annotations
 
@@ -86,7 +86,8 @@ class CollectorConfig(Struct, frozen=True, kw_only=True, forbid_unknown_fields=T
     clock: ClockSection = msgspec.field(default_factory=ClockSection)
     lifecycle: LifecycleSection = msgspec.field(default_factory=LifecycleSection)
     thresholds: dict[wire.TargetKind, Thresholds] = msgspec.field(default_factory=dict)
-    """Per target kind, link-quality limits overriding the defaults of agent/links/quality.py."""
+    """Per target kind, link-quality limits overriding ``wardwatch.rules.link_quality``'s
+    defaults."""
 
 
 def load(path: Path | None) -> CollectorConfig:

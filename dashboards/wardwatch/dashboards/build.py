@@ -1,7 +1,7 @@
 """The Grafana dashboards as code: four dashboards, in Vietnamese and English, from one builder.
 
 Built with grafana-foundation-sdk (Grafana's typed builders); the SDK has no InfluxDB query
-builder, so each InfluxQL query (``dashboards.queries``) is wrapped as an ``UnknownDataquery``.
+builder, so each InfluxQL query (``queries``) is wrapped as an ``UnknownDataquery``.
 UIDs are stable (``ww-<dashboard>-<language>``) so a re-provisioned dashboard replaces itself.
 ``write()`` renders every file under ``dashboards/generated/<language>/``; the files are
 committed and a test fails when they differ from what the builders make.

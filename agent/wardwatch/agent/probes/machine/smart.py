@@ -1,7 +1,7 @@
 """Disk power-on hours from smartmontools' ``smartctl --json``, where smartctl is installed.
 
 A disk's power-on hours are a lower bound on the machine's age (it has been running at least
-that long), used by ``agent.age`` when better evidence is missing. The parser is pure and
+that long), used by ``wardwatch.rules.age`` when better evidence is missing. The parser is pure and
 OS-independent; ``scan`` runs the binary (Linux, or Windows with smartmontools installed) and
 never raises: no binary, a timeout or garbage output becomes a problem string, not an error.
 
