@@ -44,9 +44,9 @@ class Agent:
     same machine. ``on_settled(ack, removed)`` is called for every ack received.
 
     ``run_forever`` and ``run_once`` are a whole agent's life. A host of many agents (the fleet
-    simulator) drives the same parts from its own loop instead: ``begin`` once, ``step`` when
-    its schedule says a report is due, ``flush`` for resends, ``say_offline`` at the end; it
-    owns the MQTT network (``conn``) and hears of acks through ``on_settled``.
+    simulator) drives the same parts from its own loop instead: ``queue_inventory`` at start,
+    ``step`` when its schedule says a report is due, ``flush`` for resends, ``say_offline`` at
+    the end; it owns the MQTT network (``conn``) and hears of acks through ``on_settled``.
     """
 
     def __init__(
@@ -168,9 +168,9 @@ class Agent:
         )
         self.flush()
 
-    def begin(self) -> list[Committed]:
-        """What an agent does once at start, connected or not: commit the inventory (retained),
-        if the machine can be read. Returns what was committed."""
+    def queue_inventory(self) -> list[Committed]:
+        """Commit and publish the inventory, retained, when it is new (at start) or the machine
+        changed; returns what was committed (nothing when the machine cannot be read)."""
         inventory = self.inventory()
         if inventory is None:
             return []
@@ -183,7 +183,7 @@ class Agent:
         re-read it). Each is published at once if connected. Returns what was committed."""
         report = self.measure()
         self.queue(report)
-        return [report, *self.begin()]
+        return [report, *self.queue_inventory()]
 
     def flush(self) -> None:
         """Publish every due message, oldest first, each with a fresh ``sent_at``."""
@@ -233,7 +233,7 @@ class Agent:
     def run_forever(self, stop: threading.Event) -> None:
         """Report every interval until ``stop`` is set; say goodbye as ``offline`` then."""
         self.conn.start()
-        self.begin()
+        self.queue_inventory()  # at start, connected or not
         interval = self.config.agent.interval_s
         next_at = time.monotonic()
         while not stop.is_set():

@@ -8,10 +8,10 @@ status and ``offline`` last will, and its messages committed to the real durable
 they are published; it forgets a message only on the collector's end-to-end ack.
 
 What is not the agent's own is the scheduling: ``Agent.run_forever`` owns a thread per agent,
-which thousands of agents cannot afford. The loop drives the agent's seams instead: ``begin``
-when a member starts, ``step`` when its report is due (``schedule``), ``flush`` for resends,
-``say_offline`` at the end, and hears of acks through ``on_settled``; ``network`` serves every
-MQTT socket.
+which thousands of agents cannot afford. The loop drives the agent's seams instead:
+``queue_inventory`` when a member starts, ``step`` when its report is due (``schedule``),
+``flush`` for resends, ``say_offline`` at the end, and hears of acks through ``on_settled``;
+``network`` serves every MQTT socket.
 
 Measured on 2 cores. One shared SQLite file against one file per agent (400 agents): opening
 an outbox costs 0.4 ms against 5 ms, a commit costs the same (0.45-0.65 ms, mostly the fsync of

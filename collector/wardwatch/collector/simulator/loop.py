@@ -300,7 +300,7 @@ class Simulator:
             member.started = True
             self.counters.started += 1
             # As run_forever: the inventory is committed at start, whatever the connection.
-            self._count(member, member.agent.begin())
+            self._count(member, member.agent.queue_inventory())
             self.network.connect(member)
         self.network.reconnect_due(now)
 
