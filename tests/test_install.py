@@ -23,7 +23,6 @@ from wardwatch.collector.devstack.services import Mosquitto
 from wardwatch.collector.ingest.pipeline import Collector
 
 ROOMS_OF_THE_AGENT = {"agent", "common", "contract", "rules"}
-SOURCE_ROOTS = ("agent", "collector", "dashboards")
 
 
 @pytest.fixture(scope="module")
@@ -57,11 +56,7 @@ def test_wardwatch_is_the_only_top_level_name(wheels: dict[str, Path]) -> None:
 def test_the_whole_wheel_holds_every_package_of_the_three_folders(
     wheels: dict[str, Path],
 ) -> None:
-    in_source = {
-        ".".join(init.parent.relative_to(repo.ROOT / root).parts)
-        for root in SOURCE_ROOTS
-        for init in (repo.ROOT / root / "wardwatch").rglob("__init__.py")
-    }
+    in_source = {name for name, path in repo.modules().items() if path.name == "__init__.py"}
     missing = in_source - _packages(_files(wheels["wardwatch"]))
     assert not missing, f"add these packages to pyproject.toml [tool.setuptools]: {missing}"
 

@@ -18,7 +18,6 @@ import pytest
 
 from tests.support import repo
 
-SOURCE_ROOTS = ("agent", "collector", "dashboards")
 MAX_MODULE_LINES = 400
 MAX_FUNCTION_LINES = 60
 _ROW = re.compile(r"^\| `(wardwatch[\w.]*)` \|(.*)\|(.*)\|\s*$")
@@ -34,17 +33,6 @@ def _rooms() -> dict[str, set[str]]:
         if match:
             rooms[match[1]] = set(re.findall(r"`(wardwatch[\w.]*)`", match[3]))
     return rooms
-
-
-def _modules() -> dict[str, Path]:
-    """Every module of the three source folders, by its dotted name."""
-    found = {}
-    for root in SOURCE_ROOTS:
-        for path in (repo.ROOT / root / "wardwatch").rglob("*.py"):
-            parts = path.relative_to(repo.ROOT / root).with_suffix("").parts
-            name = ".".join(parts).removesuffix(".__init__")
-            found[name] = path
-    return found
 
 
 def _room_of(module: str, rooms: dict[str, set[str]]) -> str | None:
@@ -76,7 +64,7 @@ def test_the_readme_names_the_rooms() -> None:
 def test_every_module_is_in_a_room_and_imports_only_what_its_room_may() -> None:
     rooms = _rooms()
     problems = []
-    for module, path in sorted(_modules().items()):
+    for module, path in sorted(repo.modules().items()):
         room = _room_of(module, rooms)
         if room is None:
             problems.append(f"{module}: in no room of the README's Layout table")
@@ -91,7 +79,7 @@ def test_every_module_is_in_a_room_and_imports_only_what_its_room_may() -> None:
 @pytest.mark.unit
 def test_per_os_code_is_chosen_in_one_place() -> None:
     # Anywhere else, sys.platform may only refuse a Windows API call on another OS.
-    for module, path in _modules().items():
+    for module, path in repo.modules().items():
         text = path.read_text(encoding="utf-8")
         if module == "wardwatch.agent.native" or "sys.platform" not in text:
             continue
@@ -104,7 +92,7 @@ def test_per_os_code_is_chosen_in_one_place() -> None:
 @pytest.mark.unit
 def test_modules_and_functions_stay_small() -> None:
     problems = []
-    for module, path in _modules().items():
+    for module, path in repo.modules().items():
         text = path.read_text(encoding="utf-8")
         tree = ast.parse(text)
         lines = text.count("\n")

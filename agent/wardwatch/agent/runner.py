@@ -198,8 +198,12 @@ class Agent:
         suppresses the last will); None when not connected."""
         if not self.conn.connected.is_set():
             return None
+        return self._announce("offline")
+
+    def _announce(self, state: Literal["online", "offline"]) -> paho.MQTTMessageInfo:
+        """Publish the retained status saying ``state``."""
         return self.conn.client.publish(
-            wire.topic(self.id, "status"), self.status_message("offline"), qos=1, retain=True
+            wire.topic(self.id, "status"), self.status_message(state), qos=1, retain=True
         )
 
     def _on_connected(self) -> None:
@@ -211,9 +215,7 @@ class Agent:
         )
         self.conn.client.subscribe(wire.topic(self.id, "ack"), qos=1)
         if not self.once:
-            self.conn.client.publish(
-                wire.topic(self.id, "status"), self.status_message("online"), qos=1, retain=True
-            )
+            self._announce("online")
         self.outbox.mark_all_unsent()
         self.flush()
 
