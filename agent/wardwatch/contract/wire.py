@@ -24,16 +24,27 @@ TOPIC_ROOT: Final = f"wardwatch/v{SCHEMA_VERSION}"
 MAX_PAYLOAD_BYTES: Final = 256 * 1024
 """Default ceiling on one message; a report of a busy VC machine is a few kB."""
 
+# Ceilings of the schema itself, far above any real machine's: they bound what one message can
+# cost to decode. The collector's [limits] set the operative, tighter bounds. Facts (and probe
+# errors, and missing items) in one message; ports checked on one target; disks of a machine.
+MAX_FACTS: Final = 256
+MAX_PORTS: Final = 16
+MAX_DISKS: Final = 32
+
 Kind = Literal["report", "inventory", "status", "ack"]
 KINDS: Final[tuple[Kind, ...]] = ("report", "inventory", "status", "ack")
 
 # Labels become InfluxDB tags. Line protocol cannot hold a control character in a tag, and
 # InfluxDB 1.x cannot store a tag value that ends in a backslash (the parser reads "\," or "\ "
 # as an escape whatever precedes it; measured on 1.6.7). Refusing both here gives the agent a
-# clear error at start instead of a point the database rejects later.
-_LABEL_RE = r"^[^\x00-\x1f\x7f]*[^\x00-\x1f\x7f\\]$"
+# clear error at start instead of a point the database rejects later. A tag is also a name on
+# the operators' screens, so the characters that change how text around them is shown are
+# refused as well: C1 controls, zero-width and bidirectional marks, overrides and isolates
+# (U+202E shows "ward 5" reversed), line and paragraph separators, the byte-order mark.
+_INVISIBLE = r"\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f\ufeff"
+_LABEL_RE = rf"^[^{_INVISIBLE}]*[^{_INVISIBLE}\\]$"
 # An agent id is also an MQTT topic level and username: no '/', '+' or '#'.
-_AGENT_ID_RE = r"^[^\x00-\x1f\x7f/+#]*[^\x00-\x1f\x7f/+#\\]$"
+_AGENT_ID_RE = rf"^[^{_INVISIBLE}/+#]*[^{_INVISIBLE}/+#\\]$"
 _AGENT_ID_OR_EMPTY_RE = "^$|" + _AGENT_ID_RE
 _TEXT_RE = r"^[^\x00-\x1f\x7f]*$"
 _MESSAGE_ID_RE = r"^[0-9A-Za-z._-]+$"
@@ -44,7 +55,8 @@ Label = Annotated[
         min_length=1,
         max_length=64,
         pattern=_LABEL_RE,
-        description="A tag value: no control characters, not ending in a backslash.",
+        description="A tag value: no control, invisible or bidirectional characters, not "
+        "ending in a backslash.",
     ),
 ]
 AgentId = Annotated[
@@ -54,7 +66,8 @@ AgentId = Annotated[
         max_length=64,
         pattern=_AGENT_ID_RE,
         description="Unique agent id, also its MQTT username and topic level: "
-        "no control characters, '/', '+', '#', nor a trailing backslash.",
+        "no control, invisible or bidirectional characters, '/', '+', '#', nor a trailing "
+        "backslash.",
     ),
 ]
 AgentIdOrEmpty = Annotated[str, Meta(max_length=64, pattern=_AGENT_ID_OR_EMPTY_RE)]
@@ -67,10 +80,12 @@ NonNegative = Annotated[float, Meta(ge=0)]
 
 
 _PATTERN_HINTS: Final = {
-    _LABEL_RE: "text without control characters, not ending in a backslash",
-    _AGENT_ID_RE: "an id without control characters, '/', '+', '#' or a trailing backslash",
-    _AGENT_ID_OR_EMPTY_RE: "empty, or an id without control characters, '/', '+', '#' or a "
-    "trailing backslash",
+    _LABEL_RE: "text without control, invisible or bidirectional characters, not ending in a "
+    "backslash",
+    _AGENT_ID_RE: "an id without control, invisible or bidirectional characters, '/', '+', '#' "
+    "or a trailing backslash",
+    _AGENT_ID_OR_EMPTY_RE: "empty, or an id without control, invisible or bidirectional "
+    "characters, '/', '+', '#' or a trailing backslash",
     _TEXT_RE: "one line of text without control characters",
     _MESSAGE_ID_RE: "an id of letters, digits, '.', '_' or '-'",
 }
@@ -172,7 +187,7 @@ class MachineFacts(Struct, frozen=True, kw_only=True, tag="machine", tag_field="
     """The processor's model name (SMBIOS, else the OS's)."""
     cpu_count: Annotated[int, Meta(ge=1)]
     memory_mb: NonNegative
-    disks: list[Disk] = msgspec.field(default_factory=list)
+    disks: Annotated[list[Disk], Meta(max_length=MAX_DISKS)] = msgspec.field(default_factory=list)
     first_seen: date | None = None
     """When the agent first ran on this machine (its state directory's first day)."""
 
@@ -217,7 +232,9 @@ class LinkFacts(Struct, frozen=True, kw_only=True, tag="link", tag_field="kind")
     rtt_max_ms: Millis | None = None
     jitter_ms: Millis | None = None
     http_status: Annotated[int, Meta(ge=100, le=599)] | None = None
-    ports: list[PortCheck] = msgspec.field(default_factory=list)
+    ports: Annotated[list[PortCheck], Meta(max_length=MAX_PORTS)] = msgspec.field(
+        default_factory=list
+    )
     """For a ``vc-endpoint``: each of its ports (H.323 1720, SIP 5060/5061, HTTPS 443)."""
     error: Text = ""
 
@@ -255,8 +272,10 @@ class Report(Measured, frozen=True, kw_only=True, tag="report", tag_field="type"
     """Messages waiting in the agent's outbox when this report was made."""
     outbox_dropped: Annotated[int, Meta(ge=0)] = 0
     """Messages the outbox has ever dropped at its size or age bound."""
-    facts: list[Fact] = msgspec.field(default_factory=list)
-    errors: list[ProbeError] = msgspec.field(default_factory=list)
+    facts: Annotated[list[Fact], Meta(max_length=MAX_FACTS)] = msgspec.field(default_factory=list)
+    errors: Annotated[list[ProbeError], Meta(max_length=MAX_FACTS)] = msgspec.field(
+        default_factory=list
+    )
 
 
 class Inventory(Measured, frozen=True, kw_only=True, tag="inventory", tag_field="type"):
@@ -264,17 +283,23 @@ class Inventory(Measured, frozen=True, kw_only=True, tag="inventory", tag_field=
     which grow every hour and travel in every report's machine fact)."""
 
     machine: MachineFacts
-    missing: list[Text] = msgspec.field(default_factory=list)
+    missing: Annotated[list[Text], Meta(max_length=MAX_FACTS)] = msgspec.field(default_factory=list)
     """What could not be read (a truncated SMBIOS table, no smartctl...), for the operator."""
 
 
 class Status(Identity, frozen=True, kw_only=True, tag="status", tag_field="type"):
     """Whether the agent is connected: ``online`` at connect, ``offline`` at stop or as its
-    last will (which the broker publishes with the ``sent_at`` of when it was armed)."""
+    last will (which the broker publishes with the ``sent_at`` of when it was armed).
+
+    ``session`` numbers the agent's connections, growing across its restarts; a status of an
+    older session never overrides a newer one (a broker may publish a stale last will after the
+    agent's next ``online``). Within a session, ``offline`` follows ``online``.
+    """
 
     v: Literal[1] = SCHEMA_VERSION
     state: Literal["online", "offline"]
     sent_at: Timestamp
+    session: Annotated[int, Meta(ge=0, le=2**53)] = 0
 
 
 class Rejection(Struct, frozen=True, kw_only=True):
@@ -359,6 +384,8 @@ def decode(topic_name: str, payload: bytes, *, max_bytes: int = MAX_PAYLOAD_BYTE
         raise _classify(payload, exc) from None
     except msgspec.DecodeError as exc:
         raise WireError("malformed", str(exc)) from None
+    except RecursionError:
+        raise WireError("malformed", "JSON nested too deeply") from None
     if message.agent != agent:
         raise WireError("spoofed", f"payload agent {message.agent!r} on topic of {agent!r}")
     return message
@@ -368,7 +395,7 @@ def _classify(payload: bytes, exc: msgspec.ValidationError) -> WireError:
     """Tell a message from another schema version apart from a broken one."""
     try:
         version = msgspec.json.decode(payload).get("v")
-    except (msgspec.DecodeError, AttributeError):
+    except (msgspec.DecodeError, AttributeError, RecursionError):
         version = None
     if isinstance(version, int) and version != SCHEMA_VERSION:
         return WireError("version", f"schema version {version}, this collector reads 1")

@@ -68,6 +68,36 @@ class ClockSection(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True
     max_skew_s: Annotated[float, Meta(gt=0)] = 300.0
 
 
+class LimitsSection(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """``[limits]``: what one agent may send. Beyond them a message is refused with a reason,
+    acked (so it is not resent) and counted; one agent can neither flood the database with
+    series nor write for another."""
+
+    max_links_per_report: Annotated[int, Meta(ge=1, le=wire.MAX_FACTS)] = 64
+    max_ports_per_link: Annotated[int, Meta(ge=1, le=wire.MAX_PORTS)] = 8
+    max_targets_per_agent: Annotated[int, Meta(ge=1, le=100_000)] = 256
+    """Distinct link targets one agent may name within ``window_s``."""
+    max_tag_sets_per_agent: Annotated[int, Meta(ge=1, le=1000)] = 8
+    """Distinct (site, role, device class) one agent may claim within ``window_s``."""
+    window_s: Annotated[float, Meta(ge=60, le=30 * 86400)] = 86400.0
+    max_age_days: Annotated[float, Meta(gt=0, le=3660)] = 32.0
+    """A message measured longer ago is refused: the agents' outbox ``max_age_days`` (30 by
+    default) plus a margin."""
+
+
+class InboxSection(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """``[inbox]``: how much the collector holds in memory, and each agent's fair share."""
+
+    max_messages: Annotated[int, Meta(ge=100, le=65_000)] = 20_000
+    """Deliveries in flight from the broker (MQTT Receive Maximum)."""
+    max_mb: Annotated[float, Meta(gt=0, le=100_000)] = 64.0
+    """Payload bytes waiting to be processed; beyond, the collector stops reading the broker."""
+    agent_rate: Annotated[float, Meta(gt=0, le=100_000)] = 20.0
+    """Messages per second one agent may send, sustained; the excess is refused unread."""
+    agent_burst: Annotated[int, Meta(ge=1, le=1_000_000)] = 400
+    """Messages one agent may send at once above its rate (an outbox replaying an outage)."""
+
+
 class LifecycleSection(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """``[lifecycle]``: the policy, the OS end-of-support table and the asset register."""
 
@@ -85,6 +115,8 @@ class CollectorConfig(Struct, frozen=True, kw_only=True, forbid_unknown_fields=T
     batch: BatchSection = msgspec.field(default_factory=BatchSection)
     clock: ClockSection = msgspec.field(default_factory=ClockSection)
     lifecycle: LifecycleSection = msgspec.field(default_factory=LifecycleSection)
+    limits: LimitsSection = msgspec.field(default_factory=LimitsSection)
+    inbox: InboxSection = msgspec.field(default_factory=InboxSection)
     thresholds: dict[wire.TargetKind, Thresholds] = msgspec.field(default_factory=dict)
     """Per target kind, link-quality limits overriding ``wardwatch.rules.link_quality``'s
     defaults."""
