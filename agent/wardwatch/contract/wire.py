@@ -43,8 +43,7 @@ KINDS: Final[tuple[Kind, ...]] = ("report", "inventory", "status", "ack")
 # (U+202E shows "ward 5" reversed), line and paragraph separators, the byte-order mark.
 _INVISIBLE = r"\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f\ufeff"
 _LABEL_RE = rf"^[^{_INVISIBLE}]*[^{_INVISIBLE}\\]$"
-# An agent id is also an MQTT topic level and username: no '/', '+' or '#'.
-_AGENT_ID_RE = rf"^[^{_INVISIBLE}/+#]*[^{_INVISIBLE}/+#\\]$"
+_AGENT_ID_RE = rf"^[^{_INVISIBLE}/+#]*[^{_INVISIBLE}/+#\\]$"  # also a topic level: no / + #
 _AGENT_ID_OR_EMPTY_RE = "^$|" + _AGENT_ID_RE
 _TEXT_RE = r"^[^\x00-\x1f\x7f]*$"
 _MESSAGE_ID_RE = r"^[0-9A-Za-z._-]+$"
@@ -65,9 +64,8 @@ AgentId = Annotated[
         min_length=1,
         max_length=64,
         pattern=_AGENT_ID_RE,
-        description="Unique agent id, also its MQTT username and topic level: "
-        "no control, invisible or bidirectional characters, '/', '+', '#', nor a trailing "
-        "backslash.",
+        description="Unique agent id, also its MQTT username and topic level: no control, "
+        "invisible or bidirectional characters, '/', '+', '#', nor a trailing backslash.",
     ),
 ]
 AgentIdOrEmpty = Annotated[str, Meta(max_length=64, pattern=_AGENT_ID_OR_EMPTY_RE)]
