@@ -80,9 +80,13 @@ def test_defaults_derive_id_and_username_from_hostname() -> None:
         ('[agent]\ninterval_s = "often"\n', "key agent.interval_s = 'often': Expected `int`"),
         ("[agent]\nintervl_s = 5\n", "key agent: Object contains unknown field `intervl_s`"),
         ('[agent]\nsite = "a\\\\"\n', "not ending in a backslash"),
-        ('[agent]\nsite = "two\\nlines"\n', "without control, invisible or bidirectional characters"),
+        (
+            '[agent]\nsite = "two\\nlines"\n',
+            "without control, invisible or bidirectional characters",
+        ),
         ('[agent]\nid = "a/b"\n', "key agent.id = 'a/b'"),
         ('[mqtt]\nurl = "http://x"\n', "key mqtt.url = 'http://x'"),
+        ('[mqtt]\nurl = "mqtt://hub.example:99999"\n', "key mqtt.url = 'mqtt://hub.example:99999'"),
         ("[agent\n", "not valid TOML"),
     ],
 )

@@ -3,47 +3,29 @@
 from __future__ import annotations
 
 import queue
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import paho.mqtt.client as paho
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+from paho.mqtt.properties import Properties
 
-from tests.support import repo
+from tests.support.broker import MOSQUITTO, shipped
 from tests.support.factories import report
 from tests.support.helpers import wait_until
-from wardwatch.collector.devstack.services import Mosquitto, free_port
+from wardwatch.collector.devstack.services import Mosquitto
 from wardwatch.contract import wire
 
 pytestmark = [pytest.mark.process, pytest.mark.services]
 
-MOSQUITTO = repo.DEPLOY / "mosquitto"
 PASSWORDS = {"wardwatch-collector": "c-secret", "tan-an-pc07": "a-secret", "ea-tu-pc01": "b-secret"}
 
 
 @pytest.fixture
 def broker(tmp_path: Path) -> Iterator[Mosquitto]:
-    passwd = tmp_path / "wardwatch.passwd"
-    for number, (user, password) in enumerate(PASSWORDS.items()):
-        # The commands deploy/mosquitto/README.md documents.
-        create = ["-c"] if number == 0 else []
-        subprocess.run(
-            ["mosquitto_passwd", *create, "-b", str(passwd), user, password],
-            check=True,
-            timeout=30,
-        )
-    conf = (MOSQUITTO / "mosquitto.conf").read_text()
-    settings = [
-        line
-        for line in conf.splitlines()
-        if line.startswith(("max_", "message_size_limit", "allow_anonymous"))
-    ]
-    extra = "\n".join(
-        [*settings, f"password_file {passwd}", f"acl_file {MOSQUITTO / 'wardwatch.acl'}"]
-    )
-    with Mosquitto(tmp_path / "mosquitto", free_port(), extra_conf=extra) as running:
+    with shipped(tmp_path, PASSWORDS) as running:
         yield running
 
 
@@ -61,12 +43,15 @@ class Client:
         self.client.on_message = lambda _c, _u, m: self.received.put(m)
         self.client.on_publish = self._on_publish
         self.connect_reason = ""
-        self.client.on_connect = lambda _c, _u, _f, reason, _p: setattr(
-            self, "connect_reason", str(reason)
-        )
+        self.connack: Properties | None = None  # the broker's CONNACK properties
+        self.client.on_connect = self._on_connect
         self.client.connect("127.0.0.1", broker.port)
         self.client.loop_start()
         wait_until(lambda: self.connect_reason, what=f"CONNACK for {user}")
+
+    def _on_connect(self, _c: object, _u: object, _f: object, reason: object, props: Any) -> None:
+        self.connack = props
+        self.connect_reason = str(reason)
 
     def _on_publish(self, _c: object, _u: object, _mid: int, reason: object, _p: object) -> None:
         if getattr(reason, "is_failure", False):
@@ -111,3 +96,17 @@ def test_agents_write_only_their_own_topics(broker: Mosquitto) -> None:
     assert collector.received.empty() and other.received.empty()
     for client in (collector, agent, other):
         client.close()
+
+
+def test_the_broker_announces_its_limits(broker: Mosquitto) -> None:
+    """MQTT 5 clients learn at connect the largest packet the broker takes (the agent reads it)
+    and that it takes QoS 1 at most."""
+    limit = next(
+        int(line.split()[1])
+        for line in (MOSQUITTO / "mosquitto.conf").read_text().splitlines()
+        if line.startswith("max_packet_size ")
+    )
+    agent = Client(broker, "tan-an-pc07")
+    assert getattr(agent.connack, "MaximumPacketSize", None) == limit
+    assert getattr(agent.connack, "MaximumQoS", None) == 1
+    agent.close()

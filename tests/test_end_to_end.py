@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib.metadata
 import itertools
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import msgspec
@@ -132,7 +132,11 @@ def test_bad_messages_are_counted_and_the_next_good_one_lands(
 hostile = st.text(
     st.one_of(
         st.sampled_from(",= \"'\\Tân An Cư ÊBur Đắk"),
-        st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters="/+#"),
+        # Not format characters (bidi marks and overrides, zero-width) nor line separators:
+        # names holding them are refused (tests/test_admission.py).
+        st.characters(
+            blacklist_categories=("Cs", "Cc", "Cf", "Zl", "Zp"), blacklist_characters="/+#"
+        ),
     ),
     min_size=1,
     max_size=30,
@@ -294,23 +298,23 @@ def test_two_collectors_share_the_load(
 def test_points_influxdb_refuses_are_dead_lettered_and_the_rest_stored(
     mosquitto: Mosquitto, influxd: Influxd, raw: RawClient
 ) -> None:
-    # A database that keeps one hour: a report stamped in 2000 (a dead clock battery) is
-    # refused by InfluxDB itself, with a 400, inside a batch of good ones.
+    # A database that keeps one hour: a report measured two hours ago (an outbox replaying an
+    # outage) is refused by InfluxDB itself, with a 400, inside a batch of good ones.
     database = "short_memory"
     influxd.query(f'CREATE DATABASE "{database}" WITH DURATION 1h')
     cfg = collector_config(mosquitto.url, influxd.url, database, batch={"max_delay_s": 1.0})
     now = wire.now()
     raw.subscribe(wire.subscription("ack"))
     with running_collector(cfg) as collector:
-        y2k = datetime(2000, 1, 1, tzinfo=UTC)
+        old = now - timedelta(hours=2)
         later = now + timedelta(seconds=1)
-        for name, at in (("ok1", now), ("y2k", y2k), ("ok2", later)):
+        for name, at in (("ok1", now), ("old", old), ("ok2", later)):
             message = msgspec.structs.replace(report(name, at=at), sent_at=now)
             raw.publish(wire.topic("tan-an-pc07", "report"), wire.encode(message))
         wait_until(lambda: collector.stats.stored == 3, what="3 reports handled")
-        assert collector.stats.dead_letters == 2  # the y2k report's host and agent points
+        assert collector.stats.dead_letters == 2  # the old report's host and agent points
     (ack,) = [decode_ack(m) for m in raw.messages(1)]
-    assert sorted(ack.stored) == ["ok1", "ok2", "y2k"]  # resending would not help it
+    assert sorted(ack.stored) == ["ok1", "ok2", "old"]  # resending would not help it
     reader = QueryClient(InfluxSection(url=influxd.url, database=database))
     assert reader.query('SELECT count("uptime_s") FROM "host"')[0].values["count"] == 2
     letters = reader.query('SELECT * FROM "dead_letter"')
@@ -318,6 +322,6 @@ def test_points_influxdb_refuses_are_dead_lettered_and_the_rest_stored(
     for row in letters:
         assert row.values["agent"] == "tan-an-pc07"
         assert "beyond retention policy" in row.values["reason"]
-        assert row.values["line"].endswith(" 946684800000000000")
+        assert row.values["line"].endswith(f" {time_ns(old)}")
     reader.close()
     influxd.query(f'DROP DATABASE "{database}"')

@@ -8,7 +8,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import msgspec
@@ -16,7 +16,7 @@ import pytest
 
 from tests.support.factories import T0, host_facts, report
 from wardwatch.agent.config import AgentConfig
-from wardwatch.agent.outbox import Outbox
+from wardwatch.agent.outbox import Outbox, OutboxError, OutboxWriteError
 from wardwatch.agent.runner import Agent
 from wardwatch.common.startup import JsonFormatter
 from wardwatch.contract import wire
@@ -131,7 +131,7 @@ def test_age_bound_drops_what_is_too_old(tmp_path: Path) -> None:
 WRITER = """
 import sys
 from pathlib import Path
-from wardwatch.agent.outbox import Outbox
+from wardwatch.agent.outbox import Outbox, OutboxError, OutboxWriteError
 from tests.support.factories import report
 box = Outbox(Path(sys.argv[1]), "tan-an-pc07", max_bytes=10**9, max_age_s=10**9,
              resend_after_s=30)
@@ -239,3 +239,88 @@ def test_each_commit_is_a_structured_event_in_the_json_log(
     assert line["event"] == "committed" and line["level"] == "DEBUG"
     assert (line["kind"], line["id"]) == ("report", made.id)
     assert datetime.fromisoformat(line["measured_at"]) == made.measured_at
+
+
+@pytest.mark.unit
+def test_drop_deletes_one_message_and_counts_it(tmp_path: Path) -> None:
+    box = outbox(tmp_path / "o.db")
+    box.add(report("a"))
+    box.add(report("b"))
+    assert box.drop("a") is True
+    assert box.drop("a") is False  # already gone: not counted twice
+    assert (ids(box.due()), box.dropped()) == (["b"], 1)
+
+
+@pytest.mark.unit
+def test_sessions_grow_across_restarts_per_agent(tmp_path: Path) -> None:
+    box = outbox(tmp_path / "o.db")
+    assert [box.next_session() for _ in range(3)] == [1, 2, 3]
+    box.close()
+    other = Outbox(
+        tmp_path / "o.db", "ea-tu-pc01", max_bytes=10**9, max_age_s=10**9, resend_after_s=30
+    )
+    assert other.next_session() == 1
+    assert outbox(tmp_path / "o.db").next_session() == 4
+
+
+@pytest.mark.unit
+def test_a_refused_write_keeps_nothing_and_the_rest_goes_on(tmp_path: Path) -> None:
+    # query_only makes SQLite refuse every write, as a full disk does.
+    box = outbox(tmp_path / "o.db")
+    box.add(report("kept"))
+    box.next_session()
+    box._db.execute("PRAGMA query_only=1")
+    with pytest.raises(OutboxWriteError, match="attempt to write a readonly database"):
+        box.add(report("refused"))
+    with pytest.raises(OutboxWriteError):
+        box.settle(wire.Ack(agent="tan-an-pc07", stored=["kept"]))
+    assert box.write_error.startswith(f"cannot write {tmp_path / 'o.db'}: ")
+    assert [box.next_session(), box.next_session()] == [2, 3]  # counted on in memory
+    assert box.first_seen(date(2026, 11, 2)) == date(2026, 11, 2)
+    assert ids(box.due()) == ["kept"]
+    box._db.execute("PRAGMA query_only=0")
+    box.add(report("later"))
+    assert box.write_error == ""
+    assert box.next_session() == 4  # the disk catches up with memory
+    box.make_room(0)
+    assert ids(box.due()) == ["kept", "later"] and box.dropped() == 0
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    "content", [b"not an outbox\n" * 300, b"SQLite format 3\x00" + b"\xff" * 8000]
+)
+def test_an_unreadable_file_is_moved_aside_and_a_fresh_one_started(
+    tmp_path: Path, content: bytes
+) -> None:
+    path = tmp_path / "o.db"
+    path.write_bytes(content)
+    box = outbox(path)
+    (aside,) = tmp_path.glob("o.db.corrupt-*")
+    assert aside.read_bytes() == content
+    assert box.moved_aside.startswith(f"{path} was not a readable database (")
+    assert box.moved_aside.endswith(f"moved aside to {aside.name}, started a fresh outbox")
+    box.add(report("fresh"))
+    assert ids(box.due()) == ["fresh"]
+
+
+@pytest.mark.unit
+def test_a_file_in_no_directory_names_the_fix(tmp_path: Path) -> None:
+    (tmp_path / "a-file").write_text("")
+    with pytest.raises(OutboxError, match="set \\[outbox\\] path to a file in a writable dir"):
+        outbox(tmp_path / "a-file" / "o.db")
+
+
+@pytest.mark.unit
+def test_a_payload_goes_out_as_stored_with_sent_at_and_session_renewed(tmp_path: Path) -> None:
+    # Even one the agent should not have made: the collector refuses it, with the reason.
+    box = outbox(tmp_path / "o.db")
+    invalid = report("too-long", facts=[host_facts(hostname="h" * 600)])
+    box.add(invalid)
+    box.next_session()
+    (entry,) = box.due()
+    sent = msgspec.json.decode(entry.payload)
+    stored = msgspec.json.decode(wire.encode(invalid))
+    assert sent.pop("session") == 1 and stored.pop("session") == 0
+    assert sent.pop("sent_at") > stored.pop("sent_at")
+    assert sent == stored

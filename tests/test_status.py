@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from tests.support.factories import JUDGE, T0, host_facts, identity, link_facts, report
+from tests.support.factories import JUDGE, T0, dead_link, host_facts, identity, link_facts, report
 from wardwatch.collector.cli.status import fleet_status, human_duration, render_table
 from wardwatch.collector.config import InfluxSection
 from wardwatch.collector.devstack.services import Influxd
@@ -58,17 +58,7 @@ def test_online_silent_and_said_offline(store: tuple[V1Writer, QueryClient]) -> 
 def test_agentless_vc_endpoints_join_the_fleet(store: tuple[V1Writer, QueryClient]) -> None:
     writer, reader = store
     answering = link_facts(target="codec-tan-an")
-    dead = link_facts(
-        target="codec-ea-tu",
-        received=0,
-        loss_pct=100.0,
-        rtt_min_ms=None,
-        rtt_avg_ms=None,
-        rtt_median_ms=None,
-        rtt_max_ms=None,
-        jitter_ms=None,
-        ports=[wire.PortCheck(port=1720, open=False, error="timeout")],
-    )
+    dead = dead_link(target="codec-ea-tu")
     old = link_facts(target="codec-old")
     for message in (
         report("p1", at=T0, facts=[host_facts(), answering]),
@@ -77,16 +67,18 @@ def test_agentless_vc_endpoints_join_the_fleet(store: tuple[V1Writer, QueryClien
     ):
         writer.write(encode_all(to_points(message, T0, judge=JUDGE)))
     fleet = {s.agent: s for s in fleet_status(reader, now_ns=time_ns(T0 + timedelta(seconds=5)))}
-    codec = fleet["codec-tan-an"]
+    # Each endpoint is named by its prober, which no agent id can be (ids hold no '/').
+    codec = fleet["tan-an-pc07/codec-tan-an"]
     assert (codec.site, codec.role, codec.online, codec.why) == (
         "tan-an",
         "vc-endpoint",
         True,
         "answering",
     )
-    assert (fleet["codec-ea-tu"].online, fleet["codec-ea-tu"].why) == (False, "no answer")
-    assert (fleet["codec-old"].online, fleet["codec-old"].why) == (False, "not probed")
-    assert fleet["codec-tan-an"].uptime_s is None
+    dead_codec, old_codec = fleet["ea-tu-pc01/codec-ea-tu"], fleet["x-pc/codec-old"]
+    assert (dead_codec.online, dead_codec.why) == (False, "no answer")
+    assert (old_codec.online, old_codec.why) == (False, "not probed")
+    assert codec.uptime_s is None
 
 
 @pytest.mark.services

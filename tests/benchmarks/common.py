@@ -27,7 +27,7 @@ from wardwatch.contract import wire
 ROOT = repo.ROOT
 PRODUCTION_BROKER_CONF = ROOT / "deploy" / "mosquitto" / "mosquitto.conf"
 # The production settings that shape throughput; listeners, logins and paths stay local.
-BROKER_LIMITS = ("max_queued_messages", "max_inflight_messages", "message_size_limit")
+BROKER_LIMITS = ("max_queued_messages", "max_inflight_messages", "max_packet_size")
 
 
 def production_broker_limits() -> str:

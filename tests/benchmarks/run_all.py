@@ -6,7 +6,8 @@ and InfluxDB in a temporary directory on 127.0.0.1, then measures, in order:
 1. InfluxDB's own ingest ceiling for wardwatch's points (``tests.benchmarks.ceiling``);
 2. the collector's throughput, live rates, end-to-end latency and CPU per report, with the
    fleet simulator (``tests.benchmarks.pipeline``);
-3. the agent's memory and CPU against a bare Python floor (``tests.benchmarks.agent_footprint``).
+3. the agent's memory and CPU against a bare Python floor (``tests.benchmarks.agent_footprint``);
+4. ``wardwatch status`` on 300, 3,000 and 10,000 machines (``tests.benchmarks.status_scale``).
 
 Prints a table and writes it to ``bench-results/latest.md``. About four minutes.
 
@@ -23,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from tests.benchmarks import agent_footprint, ceiling, link_accuracy, pipeline, stages
+from tests.benchmarks import agent_footprint, ceiling, link_accuracy, pipeline, stages, status_scale
 from tests.benchmarks.common import ROOT, machine_facts, production_broker_limits
 from tests.benchmarks.results import PipelineResult, Step
 from wardwatch.collector.config import BatchSection
@@ -124,9 +125,10 @@ def _summary(
         f"| collector CPU per report: drain / at 1,000/s "
         f"| {_n(one.collector_us_per_report())} us / "
         f"{_n(at_1000.cpu_us_per_report('collector'))} us | |",
-        f"| of which conversion (in-process, same reports): wire.decode / to_points / "
-        f"encode_all | {stage.decode_us:.0f} / {stage.to_points_us:.0f} / "
-        f"{stage.encode_us:.0f} us = {stage.total_us:.0f} us per report | |",
+        f"| of which conversion (in-process, same reports): wire.decode / admission / "
+        f"to_points / encode_all | {stage.decode_us:.0f} / {stage.admission_us:.0f} / "
+        f"{stage.to_points_us:.0f} / {stage.encode_us:.0f} us = {stage.total_us:.0f} us "
+        "per report | |",
         f"| nothing lost: reports committed by the simulators / `host` points in InfluxDB "
         f"| {_n(pipe.committed)} / {_n(pipe.stored_in_influx)} "
         f"({'exact' if pipe.committed == pipe.stored_in_influx else 'MISMATCH'}) | equal |",
@@ -245,6 +247,7 @@ def main() -> int:
             with Mosquitto(work / "mqtt-footprint", free_port()) as own_broker:
                 (work / "footprint").mkdir()
                 foot = agent_footprint.measure(work / "footprint", own_broker, influx, args.cycles)
+            status_lines = status_scale.render(status_scale.measure(influx))
     if os.geteuid() == 0:
         print("bench: link probes over real packets (network namespaces)", flush=True)
         link_lines = link_accuracy.render(*link_accuracy.measure())
@@ -252,6 +255,7 @@ def main() -> int:
         link_lines = ["(not measured: the network lab needs root)"]
     report = render(facts, limits, ceil, pipe, foot, whatif, stage, time.monotonic() - started)
     report += "\n".join(["", "## Link probes over real packets", "", *link_lines, ""])
+    report += "\n".join(["", "## `wardwatch status` by fleet size", "", *status_lines, ""])
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text(report)
     print()

@@ -128,3 +128,18 @@ def link_facts(**overrides: Any) -> wire.LinkFacts:
     }
     values.update(overrides)
     return wire.LinkFacts(**values)
+
+
+def dead_link(**overrides: Any) -> wire.LinkFacts:
+    """A round towards a videoconference codec that answered nothing: no reply, port closed."""
+    values: dict[str, Any] = {
+        "received": 0,
+        "loss_pct": 100.0,
+        "rtt_min_ms": None,
+        "rtt_avg_ms": None,
+        "rtt_median_ms": None,
+        "rtt_max_ms": None,
+        "jitter_ms": None,
+        "ports": [wire.PortCheck(port=1720, open=False, error="timeout")],
+    }
+    return link_facts(**(values | overrides))

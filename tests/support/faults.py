@@ -18,14 +18,19 @@ import paho.mqtt.client as paho
 
 from tests.support import programs
 from tests.support.helpers import RawClient, wait_until
-from wardwatch.agent.outbox import DECODERS
 from wardwatch.collector.config import InfluxSection
 from wardwatch.collector.devstack.process import ManagedProcess
 from wardwatch.collector.devstack.services import Influxd, free_port, toml_str
 from wardwatch.collector.influx.lineproto import time_ns
 from wardwatch.collector.influx.query import QueryClient
+from wardwatch.contract import wire
 
 T = TypeVar("T")
+DECODERS: dict[str, msgspec.json.Decoder[wire.Report] | msgspec.json.Decoder[wire.Inventory]] = {
+    "report": msgspec.json.Decoder(wire.Report),
+    "inventory": msgspec.json.Decoder(wire.Inventory),
+}
+"""How a payload stored in an outbox is read back, by the ``kind`` column of its row."""
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 AGENT_ID = "Tân An, PC 07"  # a space, a comma and Vietnamese: in topics, tags and queries
@@ -90,13 +95,15 @@ class AgentProcess:
         *,
         resend_after_s: float = 30.0,
         max_mb: float = 50.0,
+        agent_id: str = AGENT_ID,
     ) -> None:
         workdir.mkdir(parents=True, exist_ok=True)
+        self.agent_id = agent_id
         self.outbox_path = workdir / "outbox.sqlite3"
         config = workdir / "agent.toml"
         config.write_text(
             "[agent]\n"
-            f"id = {toml_str(AGENT_ID)}\n"
+            f"id = {toml_str(agent_id)}\n"
             f"site = {toml_str(SITE)}\n"
             "interval_s = 1\n"
             f"resend_after_s = {resend_after_s}\n"
@@ -338,9 +345,10 @@ class Stack:
         self.tmp_path = tmp_path
         self._teardown: list[Callable[[], object]] = []
 
-    def agent(self, mqtt_url: str, **options: float) -> AgentProcess:
+    def agent(self, mqtt_url: str, agent_id: str = AGENT_ID, **options: float) -> AgentProcess:
         """An agent (not started yet) in its own directory."""
-        agent = AgentProcess(self.tmp_path / "agent", mqtt_url, **options)
+        workdir = self.tmp_path / ("agent" if agent_id == AGENT_ID else f"agent-{agent_id}")
+        agent = AgentProcess(workdir, mqtt_url, agent_id=agent_id, **options)
         self._teardown.append(agent.kill)
         return agent
 

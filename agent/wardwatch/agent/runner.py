@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -13,17 +14,24 @@ import paho.mqtt.client as paho
 
 from wardwatch.agent import __version__
 from wardwatch.agent.config import AgentConfig
-from wardwatch.agent.outbox import Outbox
+from wardwatch.agent.notices import Notices
+from wardwatch.agent.outbox import Entry, Outbox, OutboxWriteError, kind_of, renewed
 from wardwatch.agent.probes import Probe, run_all
 from wardwatch.agent.probes.machine.probe import MachineProbe, Reading, same_machine
-from wardwatch.common.mqtt import Connection
+from wardwatch.common.mqtt import Connection, publish_size
+from wardwatch.common.throttle import Throttle
 from wardwatch.contract import wire
 
 log = logging.getLogger("wardwatch.agent")
+_unwelcome = Throttle(log)  # bad messages on the ack topic: a flood must not fill the log
 
 # How long the agent's broker session (and its ack subscription) outlives a disconnect: a ward
 # PC switched off overnight still finds the acks the collector sent in the meantime.
 SESSION_EXPIRY_S = 86400
+# PUBACK reason codes that refuse a message for what it is, so that it can never be accepted:
+# packet too large (0x95, as Mosquitto's message_size_limit answers), topic name invalid (0x90),
+# payload format invalid (0x99). Other refusals (not authorized, quota exceeded) may be lifted.
+NEVER_ACCEPTED = frozenset({0x90, 0x95, 0x99})
 # The longest wait between two checks for due resends.
 TICK_S = 1.0
 
@@ -42,6 +50,13 @@ class Agent:
     ``once=True`` is the one-shot mode of ``--once``: it uses its own client id and leaves the
     retained status and inventory alone, so it can run beside the long-running agent of the
     same machine. ``on_settled(ack, removed)`` is called for every ack received.
+
+    Each connection attempt takes the next ``session`` number (kept in the outbox file, growing
+    across restarts); its last will, its ``online`` and its ``offline`` carry it, so a stale
+    will published after the next ``online`` is known for what it is. A message that can never
+    be delivered (too large for the broker or the collector, or refused by the broker) is
+    dropped, counted and reported; when the outbox cannot commit (a full disk), messages are
+    published without it.
 
     ``run_forever`` and ``run_once`` are a whole agent's life. A host of many agents (the fleet
     simulator) drives the same parts from its own loop instead: ``queue_inventory`` at start,
@@ -68,7 +83,14 @@ class Agent:
             max_age_s=config.outbox.max_age_days * 86400,
             resend_after_s=config.agent.resend_after_s,
         )
+        self.notices = Notices()
+        if self.outbox.moved_aside:
+            self.notices.add("corrupt", self.outbox.moved_aside, level=logging.ERROR)
         self._on_settled = on_settled
+        self.session = 0
+        """The number of the current (or last) connection attempt; 0 with ``once``."""
+        self._in_flight: dict[int, str] = {}  # paho's message id -> ours, until its PUBACK
+        self._flushing = threading.Lock()  # the main and the MQTT thread both flush
         self._report_bytes = 0  # the size of the last report, to make room for the next
         self.machine: MachineProbe | None = None
         self._inventoried: wire.MachineFacts | None = None  # what the last inventory said
@@ -92,21 +114,30 @@ class Agent:
             session_expiry_s=0 if once else SESSION_EXPIRY_S,
         )
         self.conn.client.on_message = self._on_message
+        self.conn.client.on_publish = self._on_publish
         self.conn.when_connected(self._on_connected)
         if not once:
-            # The broker publishes this when the agent vanishes without saying goodbye.
-            self.conn.client.will_set(
-                wire.topic(self.id, "status"), self.status_message("offline"), qos=1, retain=True
-            )
+            self.conn.client.on_pre_connect = self._before_connect
 
     def status_message(self, state: Literal["online", "offline"]) -> bytes:
-        """The retained status payload saying ``state``, stamped now."""
-        return wire.encode(wire.Status(**self.identity, state=state, sent_at=wire.now()))
+        """The retained status payload saying ``state`` in this session, stamped now."""
+        return wire.encode(
+            wire.Status(**self.identity, state=state, sent_at=wire.now(), session=self.session)
+        )
+
+    def _before_connect(self, client: paho.Client, userdata: Any) -> None:
+        # paho calls this before each attempt, and sends the will set here in its CONNECT.
+        self.session = self.outbox.next_session()
+        # The broker publishes this when the agent vanishes without saying goodbye.
+        client.will_set(
+            wire.topic(self.id, "status"), self.status_message("offline"), qos=1, retain=True
+        )
 
     def measure(self) -> wire.Report:
         """Run every probe once and wrap the result in a report."""
         # Drop now what this report's arrival will require, so its drop count is current.
-        self.outbox.make_room(self._report_bytes)
+        with contextlib.suppress(OutboxWriteError):  # the commit will fail and say so
+            self.outbox.make_room(self._report_bytes)
         measured_at = wire.now()
         facts, errors = run_all(self.probes)
         for error in errors:
@@ -121,7 +152,7 @@ class Agent:
             outbox_depth=self.outbox.depth(),
             outbox_dropped=self.outbox.dropped(),
             facts=facts,
-            errors=errors,
+            errors=[*errors, *self.notices.take()],
         )
 
     def inventory(self) -> wire.Inventory | None:
@@ -147,12 +178,26 @@ class Agent:
             missing=reading.missing,
         )
 
-    def queue(self, message: Committed, *, retain: bool = False) -> None:
-        """Commit a message to the outbox, and publish it now if connected."""
-        size = self.outbox.add(message, retain=retain)
+    def queue(self, message: Committed, *, retain: bool = False) -> bool:
+        """Commit a message to the outbox, and publish it now if connected; True if committed.
+
+        When the outbox cannot commit (a full disk), the message is published at once without
+        it, if connected (lost otherwise): the collector still hears from this machine, and
+        the next report says why.
+        """
+        kind = kind_of(message)
+        try:
+            size = self.outbox.add(message, retain=retain)
+        except OutboxWriteError as exc:
+            connected = self.conn.connected.is_set()
+            fate = "published without the outbox" if connected else "lost (no connection)"
+            self.notices.add("unwritable", f"{exc}; {kind} {message.id} {fate}")
+            if connected:
+                payload = renewed(wire.encode(message), self.session)
+                self._publish(Entry(message.id, wire.topic(self.id, kind), payload, retain))
+            return False
         if isinstance(message, wire.Report):
             self._report_bytes = size
-        kind = type(message).__name__.lower()
         measured_at = message.measured_at.isoformat()
         log.debug(
             "committed %s %s measured at %s",
@@ -167,14 +212,14 @@ class Agent:
             },
         )
         self.flush()
+        return True
 
     def queue_inventory(self) -> list[Committed]:
         """Commit and publish the inventory, retained, when it is new (at start) or the machine
         changed; returns what was committed (nothing when the machine cannot be read)."""
         inventory = self.inventory()
-        if inventory is None:
+        if inventory is None or not self.queue(inventory, retain=True):
             return []
-        self.queue(inventory, retain=True)
         return [inventory]
 
     def step(self) -> list[Committed]:
@@ -182,16 +227,56 @@ class Agent:
         report, then the inventory if the machine changed (the report's machine probe may have
         re-read it). Each is published at once if connected. Returns what was committed."""
         report = self.measure()
-        self.queue(report)
-        return [report, *self.queue_inventory()]
+        committed = [report] if self.queue(report) else []
+        return [*committed, *self.queue_inventory()]
 
     def flush(self) -> None:
-        """Publish every due message, oldest first, each with a fresh ``sent_at``."""
+        """Publish every due message, oldest first, each with a fresh ``sent_at`` and this
+        connection's ``session``."""
         if not self.conn.connected.is_set():
             return
-        for entry in self.outbox.due():
-            self.conn.client.publish(entry.topic, entry.payload, qos=1, retain=entry.retain)
-            self.outbox.mark_sent(entry.id)
+        with self._flushing:  # else both threads could publish (or drop) the same messages
+            for due in self.outbox.due():
+                self._publish(due)
+
+    def _publish(self, due: Entry) -> None:
+        """Publish one message at QoS 1, unless its size means it can never arrive."""
+        too_large = self._too_large(due)
+        if too_large:
+            self._drop(due.id, "oversized", too_large)
+            return
+        info = self.conn.client.publish(due.topic, due.payload, qos=1, retain=due.retain)
+        self._in_flight[info.mid] = due.id
+        self.outbox.mark_sent(due.id)
+
+    def _too_large(self, due: Entry) -> str:
+        """Why ``due`` is too large for the collector or the broker; "" if it is not."""
+        if len(due.payload) > wire.MAX_PAYLOAD_BYTES:
+            return f"{len(due.payload):,} bytes, over the collector's {wire.MAX_PAYLOAD_BYTES:,}"
+        size, limit = publish_size(due.topic, due.payload), self.conn.max_packet_size
+        if limit is not None and size > limit:
+            return f"a {size:,}-byte packet, over the broker's {limit:,}"
+        return ""
+
+    def _drop(self, message_id: str, kind: str, why: str) -> None:
+        """Drop a message that can never be delivered: counted in ``outbox_dropped`` and told
+        in the next report, instead of being sent again and again."""
+        try:
+            self.outbox.drop(message_id)
+        except OutboxWriteError:
+            self.outbox.mark_sent(message_id)  # tried again after resend_after_s
+        self.notices.add(kind, f"dropped message {message_id}: {why}")
+
+    def _on_publish(
+        self, client: paho.Client, userdata: Any, mid: int, reason: Any, properties: Any
+    ) -> None:
+        message_id = self._in_flight.pop(mid, None)
+        if message_id is None or not reason.is_failure:
+            return
+        if reason.value in NEVER_ACCEPTED:  # the broker would refuse it again: drop, not loop
+            self._drop(message_id, "refused", f"the broker refused it: {reason}")
+        else:  # a wrong ACL or a full quota can be fixed: sent again after resend_after_s
+            self.notices.add("refused", f"the broker refused message {message_id}: {reason}")
 
     def say_offline(self) -> paho.MQTTMessageInfo | None:
         """Publish the retained ``offline`` status, if connected (a clean disconnect afterwards
@@ -208,10 +293,11 @@ class Agent:
 
     def _on_connected(self) -> None:
         log.info(
-            "connected to %s as %s",
+            "connected to %s as %s, session %d",
             self.conn.address.url,
             self.id,
-            extra={"event": "connected", "broker": self.conn.address.url},
+            self.session,
+            extra={"event": "connected", "broker": self.conn.address.url, "session": self.session},
         )
         self.conn.client.subscribe(wire.topic(self.id, "ack"), qos=1)
         if not self.once:
@@ -222,15 +308,19 @@ class Agent:
     def _on_message(self, client: Any, userdata: Any, message: Any) -> None:
         try:
             ack = wire.decode(message.topic, message.payload)
-        except wire.WireError as exc:
-            log.warning("ignoring a bad message on %s: %s", message.topic, exc)
-            return
-        if isinstance(ack, wire.Ack):
-            removed = self.outbox.settle(ack)
-            for rejection in ack.rejected:
-                log.error("collector rejected message %s: %s", rejection.id, rejection.reason)
-            if self._on_settled is not None:
-                self._on_settled(ack, removed)
+            if isinstance(ack, wire.Ack):
+                self._settle(ack)
+        except OutboxWriteError as exc:
+            self.notices.add("unwritable", f"{exc}; acked messages will be sent again")
+        except Exception as exc:  # whatever arrives, paho's thread and the agent go on
+            _unwelcome.warning("ack", "ignoring a message on the ack topic: %s", exc)
+
+    def _settle(self, ack: wire.Ack) -> None:
+        removed = self.outbox.settle(ack)
+        for rejection in ack.rejected:
+            log.error("collector rejected message %s: %s", rejection.id, rejection.reason)
+        if self._on_settled is not None:
+            self._on_settled(ack, removed)
 
     def run_forever(self, stop: threading.Event) -> None:
         """Report every interval until ``stop`` is set; say goodbye as ``offline`` then."""
@@ -257,9 +347,10 @@ class Agent:
         """Send one report, and whatever waits in the outbox; return "" once a collector acked
         all of it as stored, else the reason (the unacked messages stay in the outbox)."""
         start = time.monotonic()
-        self.queue(self.measure())
-        self.conn.start()
         try:
+            if not self.queue(self.measure()):
+                return f"the outbox cannot keep the report: {self.outbox.write_error}"
+            self.conn.start()
             if not self.conn.wait_connected(deadline_s):
                 return self.conn.last_error or (
                     f"no connection to broker {self.conn.address.url} within {deadline_s:g} s"

@@ -2,20 +2,64 @@
 
 from __future__ import annotations
 
+import logging
 import socket
 import ssl
 import threading
 import urllib.parse
-from typing import Annotated, Any
+from types import MappingProxyType
+from typing import Annotated, Any, Final
 
 import paho.mqtt.client as paho
 from msgspec import Meta
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
 
-MqttUrl = Annotated[str, Meta(pattern=r"^mqtts?://[^/]+$")]
-"""A broker's address in a config file: ``mqtt://host:port`` or ``mqtts://host:port``."""
+from wardwatch.common.throttle import Throttle
+
+log = logging.getLogger("wardwatch.mqtt")
+
+_PORT = r"(?:6553[0-5]|655[0-2]\d|65[0-4]\d\d|6[0-4]\d{3}|[1-5]\d{4}|[1-9]\d{0,3})"
+"""1 to 65535, without leading zeros."""
+MQTT_URL_PATTERN: Final = rf"^mqtts?://(?:\[[0-9A-Fa-f:.]+\]|[^/:\[\]]+)(?::{_PORT})?$"
+"""``mqtt://host[:port]`` or ``mqtts://host[:port]``, the port from 1 to 65535."""
+MqttUrl = Annotated[str, Meta(pattern=MQTT_URL_PATTERN)]
+"""A broker's address in a config file (``MQTT_URL_PATTERN``)."""
+
+FAILURE_LOG_EVERY_S: Final = 60.0
+"""Each way of failing (lost, unreachable, refused) of a broker is logged at once, then at most
+once per this."""
+_failures = Throttle(log, every_s=FAILURE_LOG_EVERY_S)
+# One for the process, keyed by broker: a thousand simulated agents losing their broker log a
+# few lines a minute, not a thousand.
+
+_PACKET_TOO_LARGE: Final = 0x95
+
+
+def _read_packet_too_large_pubacks() -> None:
+    """Let paho read a PUBACK whose reason code is 0x95 "Packet too large".
+
+    Mosquitto 2.0 answers a PUBLISH beyond its ``message_size_limit`` with that PUBACK, which
+    MQTT 5 does not list for PUBACK; paho then calls the packet malformed, drops the connection
+    and, at the reconnect, sends the same message again, for ever (measured: 1,087 times in
+    45 s). Read as a refusal, it reaches ``on_publish`` like any other, and paho forgets the
+    message. Only this code of this packet is added to paho's table, once per process.
+    """
+    names = dict(ReasonCode.names)
+    packets = names[_PACKET_TOO_LARGE]["Packet too large"]
+    if PacketTypes.PUBACK not in packets:
+        names[_PACKET_TOO_LARGE] = {"Packet too large": [*packets, PacketTypes.PUBACK]}
+        ReasonCode.names = MappingProxyType(names)
+
+
+def publish_size(topic: str, payload: bytes) -> int:
+    """The size of the MQTT 5 PUBLISH packet (QoS 1, no properties) carrying ``payload``, as a
+    broker compares it with its Maximum Packet Size."""
+    remaining = 2 + len(topic.encode()) + 2 + 1 + len(payload)  # topic, packet id, properties
+    length_bytes = 1 + (remaining >= 128) + (remaining >= 16_384) + (remaining >= 2_097_152)
+    return 1 + length_bytes + remaining
 
 
 class BrokerAddress:
@@ -25,17 +69,26 @@ class BrokerAddress:
         parsed = urllib.parse.urlsplit(url)
         if parsed.scheme not in ("mqtt", "mqtts") or not parsed.hostname:
             raise ValueError(f"broker url {url!r}: expected mqtt://host:port or mqtts://host:port")
+        try:
+            port = parsed.port
+        except ValueError:
+            port = 0
+        if port == 0:
+            raise ValueError(f"broker url {url!r}: the port must be a number from 1 to 65535")
         self.url = url
         self.host = parsed.hostname
         self.tls = parsed.scheme == "mqtts"
-        self.port = parsed.port or (8883 if self.tls else 1883)
+        self.port = port or (8883 if self.tls else 1883)
 
 
 class Connection:
     """One paho client, its connection state, and the reason of its last failure.
 
     paho reconnects by itself from its network thread; this class records what happened so a
-    caller can wait for a connection with a deadline and explain a failure in words.
+    caller can wait for a connection with a deadline and explain a failure in words. Failures
+    are logged with their reason at once, then at most once per ``FAILURE_LOG_EVERY_S`` (event
+    ``broker_failure``; ``failure`` is lost, unreachable or refused).
+    ``max_packet_size`` is the limit the broker announced at the last connect (None: none).
     """
 
     def __init__(
@@ -51,6 +104,7 @@ class Connection:
         manual_ack: bool = False,
         receive_maximum: int = 0,
     ) -> None:
+        _read_packet_too_large_pubacks()
         self.address = BrokerAddress(url)
         self.keepalive_s = keepalive_s
         self.session_expiry_s = session_expiry_s
@@ -69,6 +123,7 @@ class Connection:
         self.client.reconnect_delay_set(min_delay=1, max_delay=30)
         self.connected = threading.Event()
         self.last_error = ""
+        self.max_packet_size: int | None = None
         self._on_connected: list[Any] = []
         self.client.on_connect = self._handle_connect
         self.client.on_connect_fail = self._handle_connect_fail
@@ -108,13 +163,24 @@ class Connection:
         """True once connected, False if ``timeout_s`` passed first."""
         return self.connected.wait(timeout_s)
 
+    def _failed(self, failure: str, error: str) -> None:
+        self.last_error = error
+        _failures.warning(
+            f"{failure} {self.address.url}",
+            "%s; retrying",
+            error,
+            extra={"event": "broker_failure", "failure": failure, "broker": self.address.url},
+        )
+
     def _handle_connect(
         self, client: paho.Client, userdata: Any, flags: Any, reason: Any, properties: Any
     ) -> None:
         if reason.is_failure:
-            self.last_error = f"broker {self.address.url} refused the connection: {reason}"
+            self._failed("refused", f"broker {self.address.url} refused the connection: {reason}")
             return
         self.last_error = ""
+        # A broker may lift or change its limit between two connections.
+        self.max_packet_size = getattr(properties, "MaximumPacketSize", None)
         self.connected.set()
         for callback in self._on_connected:
             callback()
@@ -126,11 +192,11 @@ class Connection:
                 detail = "TCP works, the MQTT handshake failed"
         except OSError as exc:
             detail = exc.strerror or str(exc) or type(exc).__name__
-        self.last_error = f"cannot reach broker {self.address.url} ({detail})"
+        self._failed("unreachable", f"cannot reach broker {self.address.url} ({detail})")
 
     def _handle_disconnect(
         self, client: paho.Client, userdata: Any, flags: Any, reason: Any, properties: Any
     ) -> None:
         self.connected.clear()
         if reason.is_failure:
-            self.last_error = f"lost broker {self.address.url}: {reason}"
+            self._failed("lost", f"lost broker {self.address.url}: {reason}")

@@ -16,11 +16,16 @@ from typing import Any, TypeVar
 
 import msgspec
 
-from wardwatch.contract.wire import explain
+from wardwatch.common.mqtt import MQTT_URL_PATTERN
+from wardwatch.contract.wire import PATTERN_HINTS, explain
 
 T = TypeVar("T", bound=msgspec.Struct)
 
 ENV_PREFIX = "WARDWATCH_"
+_HINTS = {
+    **PATTERN_HINTS,
+    MQTT_URL_PATTERN: "mqtt://host:port or mqtts://host:port, the port from 1 to 65535",
+}
 
 
 class ConfigError(Exception):
@@ -53,7 +58,7 @@ def load(path: Path | None, model: type[T], environ: Mapping[str, str] | None = 
     try:
         return msgspec.convert(raw, model, strict=False)
     except msgspec.ValidationError as exc:
-        raise ConfigError(_explain(source, raw, explain(str(exc)), overridden)) from None
+        raise ConfigError(_explain(source, raw, explain(str(exc), _HINTS), overridden)) from None
 
 
 def _apply_env(

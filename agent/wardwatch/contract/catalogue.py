@@ -75,7 +75,9 @@ AGENT = Measurement(
         "interval_s": Field("int", "s", "the agent's reporting interval"),
         "probe_errors": Field("int", "", "probes that failed in this report"),
         "outbox_depth": Field("int", "", "messages waiting in the agent's outbox"),
-        "outbox_dropped": Field("int", "", "messages the outbox ever dropped at its bounds"),
+        "outbox_dropped": Field(
+            "int", "", "messages the outbox ever dropped: at its bounds, or undeliverable"
+        ),
         "clock_skew_s": Field(
             "float", "s", "collector's receive time minus the agent's send time (+: agent late)"
         ),
@@ -88,7 +90,7 @@ AGENT = Measurement(
 
 VC_ENDPOINT_CLASS = "vc-codec"
 """The device class of an agentless videoconference endpoint in the fleet: its ``status``
-points carry it, with role ``vc-endpoint`` and the target's name as ``agent``."""
+points carry it, with role ``vc-endpoint`` and ``<probing agent>/<target>`` as ``agent``."""
 
 STATUS = Measurement(
     "status",
@@ -98,6 +100,9 @@ STATUS = Measurement(
         "online": Field("int", "", "1 when online, 0 when offline (for graphs)"),
         "probed_by": Field(
             "str", "", "an agentless VC endpoint's status: the agent whose probe round saw it"
+        ),
+        "session": Field(
+            "int", "", "the agent's connection number; an older one never overrides a newer"
         ),
     },
     "connection changes: online at connect, offline from the broker's last will or at stop; "

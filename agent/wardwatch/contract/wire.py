@@ -5,12 +5,16 @@ It imports neither psutil nor paho: the collector and tests use it without the a
 
 Its JSON Schema, for the people who write other agents or readers of the topics, is committed
 beside it as ``wire.schema.json`` (``wardwatch.contract.schema`` writes it; ``make schema``).
+
+Long because it is the whole contract in one place: every message, the value types they share
+and their codec, so that neither end can import half of it.
 """
 
 from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from typing import Annotated, Final, Literal
 
@@ -77,7 +81,7 @@ Percent = Annotated[float, Meta(ge=0, le=100)]
 NonNegative = Annotated[float, Meta(ge=0)]
 
 
-_PATTERN_HINTS: Final = {
+PATTERN_HINTS: Final = {
     _LABEL_RE: "text without control, invisible or bidirectional characters, not ending in a "
     "backslash",
     _AGENT_ID_RE: "an id without control, invisible or bidirectional characters, '/', '+', '#' "
@@ -89,9 +93,9 @@ _PATTERN_HINTS: Final = {
 }
 
 
-def explain(error: str) -> str:
+def explain(error: str, hints: Mapping[str, str] = PATTERN_HINTS) -> str:
     """Replace the regular expressions in a validation error by what they mean to a person."""
-    for pattern, hint in _PATTERN_HINTS.items():
+    for pattern, hint in hints.items():
         error = error.replace(f"`str` matching regex {pattern!r}", hint)
     return error
 
@@ -259,6 +263,10 @@ class Measured(Identity, frozen=True, kw_only=True):
     id: MessageId
     measured_at: Timestamp
     sent_at: Timestamp
+    session: Annotated[int, Meta(ge=0, le=2**53)] = 0
+    """The agent's connection (``Status.session``) this copy was sent on, renewed with
+    ``sent_at``: a report sent on a connection newer than the agent's last stored status
+    proves it online, even if that connection's ``online`` was lost (0: not numbered)."""
 
 
 class Report(Measured, frozen=True, kw_only=True, tag="report", tag_field="type"):
@@ -269,7 +277,8 @@ class Report(Measured, frozen=True, kw_only=True, tag="report", tag_field="type"
     outbox_depth: Annotated[int, Meta(ge=0)] = 0
     """Messages waiting in the agent's outbox when this report was made."""
     outbox_dropped: Annotated[int, Meta(ge=0)] = 0
-    """Messages the outbox has ever dropped at its size or age bound."""
+    """Messages the outbox has ever dropped: at its size or age bound, or undeliverable
+    (larger than the broker or the collector takes, or refused by the broker)."""
     facts: Annotated[list[Fact], Meta(max_length=MAX_FACTS)] = msgspec.field(default_factory=list)
     errors: Annotated[list[ProbeError], Meta(max_length=MAX_FACTS)] = msgspec.field(
         default_factory=list

@@ -86,16 +86,21 @@ class LimitsSection(Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tru
 
 
 class InboxSection(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """``[inbox]``: how much the collector holds in memory, and each agent's fair share."""
+    """``[inbox]``: how much the collector holds in memory, and each agent's fair share
+    (``wardwatch.collector.ingest.inbox``)."""
 
     max_messages: Annotated[int, Meta(ge=100, le=65_000)] = 20_000
-    """Deliveries in flight from the broker (MQTT Receive Maximum)."""
+    """Deliveries in flight from the broker (MQTT Receive Maximum). Acks wait for the batch's
+    write, so this must hold a whole batch (a report is 2 to 8 points, a batch at most 5,000 by
+    default) with room for the next; MQTT caps it below 65,536."""
     max_mb: Annotated[float, Meta(gt=0, le=100_000)] = 64.0
-    """Payload bytes waiting to be processed; beyond, the collector stops reading the broker."""
+    """Payload bytes received and not yet written (the batch in hand included); beyond, the
+    collector stops reading from the broker until a batch is written."""
     agent_rate: Annotated[float, Meta(gt=0, le=100_000)] = 20.0
-    """Messages per second one agent may send, sustained; the excess is refused unread."""
+    """Tokens per second one agent gets, sustained; a message costs one per 16 KiB or part of
+    it (a report: one). A message without a token is refused unread."""
     agent_burst: Annotated[int, Meta(ge=1, le=1_000_000)] = 400
-    """Messages one agent may send at once above its rate (an outbox replaying an outage)."""
+    """Tokens one agent may spend at once above its rate (an outbox replaying an outage)."""
 
 
 class LifecycleSection(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

@@ -13,7 +13,7 @@ old ``measured_at`` is never taken for skew.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 NO_CORRECTION = timedelta(0)
@@ -21,10 +21,18 @@ NO_CORRECTION = timedelta(0)
 
 @dataclass(frozen=True, slots=True)
 class ClockCheck:
-    """What one message says about its agent's clock."""
+    """What one message says about its agent's clock, and the bounds of its points' times.
+
+    ``ceiling`` is when the message was received: no point is stamped later, so an agent's
+    clock a little ahead (within the threshold, uncorrected) never writes a future point.
+    ``floor`` is set for a status: just after the agent's previous status, so that the latest
+    status point is always the latest status (see ``ingest.admission``).
+    """
 
     skew_s: float  # received_at - sent_at: positive when the agent's clock is behind
     skewed: bool  # beyond the threshold and not explained by a wait at the broker
+    ceiling: datetime | None = None
+    floor: datetime | None = None
 
     @property
     def correction(self) -> timedelta:
@@ -36,6 +44,22 @@ class ClockCheck:
         point; an estimate measured by the collector cannot be fully deterministic.
         """
         return timedelta(seconds=round(self.skew_s)) if self.skewed else NO_CORRECTION
+
+    def stamp(self, agent_time: datetime) -> datetime:
+        """The time of a point for ``agent_time``: corrected, then kept within the bounds."""
+        return self.bound(agent_time + self.correction)
+
+    def bound(self, at: datetime) -> datetime:
+        """``at`` (a time of the collector's clock) kept within the bounds."""
+        if self.ceiling is not None:
+            at = min(at, self.ceiling)
+        if self.floor is not None:
+            at = max(at, self.floor)
+        return at
+
+    def after(self, moment: datetime) -> ClockCheck:
+        """This check, with points stamped after ``moment``."""
+        return replace(self, floor=moment + timedelta(microseconds=1))
 
 
 UNKNOWN = ClockCheck(0.0, False)
@@ -54,7 +78,7 @@ class ClockJudge:
         """Judge one message received at ``received_at`` on a session begun at ``connected_at``."""
         skew = (received_at - sent_at).total_seconds()
         if abs(skew) <= self.max_skew_s:
-            return ClockCheck(skew, False)
+            return ClockCheck(skew, False, ceiling=received_at)
         settled = (received_at - connected_at).total_seconds() > self.max_skew_s
         trusted = skew < 0 or settled or skew > self.max_wait_s
-        return ClockCheck(skew, trusted)
+        return ClockCheck(skew, trusted, ceiling=received_at)

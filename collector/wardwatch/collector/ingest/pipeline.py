@@ -19,6 +19,7 @@ import msgspec
 
 from wardwatch.collector.config import CollectorConfig
 from wardwatch.collector.influx.lineproto import LineProtocolError, encode, encode_all
+from wardwatch.collector.influx.query import QueryClient
 from wardwatch.collector.influx.writer import (
     Stopping,
     WriteError,
@@ -27,13 +28,24 @@ from wardwatch.collector.influx.writer import (
     write_isolating,
     write_with_retry,
 )
+from wardwatch.collector.ingest.admission import Admission, stored_status
 from wardwatch.collector.ingest.clock import ClockJudge
-from wardwatch.collector.ingest.points import Limits, dead_letter_point, to_points
+from wardwatch.collector.ingest.inbox import Door, Inbox
+from wardwatch.collector.ingest.points import (
+    Limits,
+    dead_letter_point,
+    status_points,
+    to_points,
+)
 from wardwatch.collector.ingest.subscriber import Incoming, Subscriber
 from wardwatch.collector.judgement.stage import Judge, Lifecycle
+from wardwatch.common.throttle import Throttle
 from wardwatch.contract import wire
 
 log = logging.getLogger("wardwatch.collector")
+
+_bugs = Throttle(log)
+"""Tracebacks of messages that found a bug: one per kind a minute, however many share it."""
 
 POLL_S = 0.2
 """Longest wait on an empty queue, so that a stop is noticed quickly."""
@@ -54,7 +66,7 @@ def _salvage_id(payload: bytes) -> str | None:
     """The message id of a refused payload, if one can be read, so the agent can be told."""
     try:
         value = msgspec.json.decode(payload)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError):
         return None
     message_id = value.get("id") if isinstance(value, dict) else None
     try:
@@ -66,12 +78,12 @@ def _salvage_id(payload: bytes) -> str | None:
 def decode_stage(
     incoming: Incoming,
     max_bytes: int,
-    clocks: ClockJudge,
+    admission: Admission,
     lifecycle: Judge,
     limits: Limits | None = None,
 ) -> tuple[Entry, str]:
-    """Decode, validate, judge the clock and the lifecycle, and convert one delivery; return
-    the entry and a reason code if refused."""
+    """Decode, validate, admit, judge the lifecycle, and convert one delivery; return the entry
+    and a reason code if refused. Nothing a message holds can raise past this function."""
     try:
         agent, _ = wire.parse_topic(incoming.topic)
     except wire.WireError as exc:
@@ -80,10 +92,12 @@ def decode_stage(
         message = wire.decode(incoming.topic, incoming.payload, max_bytes=max_bytes)
         if isinstance(message, wire.Ack):
             raise wire.WireError("topic", "an ack is not an agent message")
-        clock = clocks.check(message.sent_at, incoming.received_at, incoming.connected_at)
+        admitted = admission.check(message, incoming.received_at, incoming.connected_at)
         points = to_points(
-            message, incoming.received_at, judge=lifecycle, clock=clock, limits=limits
+            message, incoming.received_at, judge=lifecycle, clock=admitted.clock, limits=limits
         )
+        if admitted.implied is not None and admitted.implied_clock is not None:
+            points += status_points(admitted.implied, incoming.received_at, admitted.implied_clock)
         lines = encode_all(points)
     except wire.WireError as exc:
         return Entry(incoming, agent, _salvage_id(incoming.payload), rejection=str(exc)), exc.code
@@ -92,6 +106,18 @@ def decode_stage(
         return Entry(
             incoming, agent, _salvage_id(incoming.payload), rejection=rejection
         ), "unstorable"
+    except Exception as exc:  # a bug this message found: refuse it, keep collecting
+        _bugs.log(
+            logging.ERROR,
+            type(exc).__name__,
+            "could not convert a message on %s",
+            incoming.topic,
+            exc_info=True,
+        )
+        rejection = f"internal: {type(exc).__name__}: {exc}"
+        return Entry(incoming, agent, _salvage_id(incoming.payload), rejection=rejection), (
+            "internal"
+        )
     message_id = None if isinstance(message, wire.Status) else message.id
     return Entry(incoming, agent, message_id, lines=lines), ""
 
@@ -142,12 +168,17 @@ class Collector:
         """``lifecycle`` defaults to the one ``cfg`` describes (ConfigError if it is bad)."""
         self.cfg = cfg
         self.lifecycle = lifecycle if lifecycle is not None else Lifecycle(cfg.lifecycle)
-        self.inbox: queue.Queue[Incoming] = queue.Queue()
-        self.subscriber = Subscriber(cfg.mqtt, self.inbox)
-        self.writer = writer if writer is not None else make_writer(cfg.influx)
         self.stats = Stats()
+        self.inbox: Inbox[Incoming] = Inbox(cfg.inbox)
+        self.subscriber = Subscriber(cfg.mqtt, self.inbox, Door(cfg.inbox, self.stats.reject))
+        self.writer = writer if writer is not None else make_writer(cfg.influx)
         self.stop_event = threading.Event()
-        self.clocks = ClockJudge(cfg.clock.max_skew_s, cfg.mqtt.session_expiry_s)
+        self.admission = Admission(
+            cfg.limits,
+            ClockJudge(cfg.clock.max_skew_s, cfg.mqtt.session_expiry_s),
+            stored_status(QueryClient(cfg.influx)),
+        )
+        self.refusals = Throttle(log)
 
     def run(self) -> None:
         """Process deliveries until ``stop_event`` is set; the batch in hand is finished."""
@@ -181,14 +212,16 @@ class Collector:
             entry, code = decode_stage(
                 incoming,
                 self.cfg.mqtt.max_payload_bytes,
-                self.clocks,
+                self.admission,
                 self.lifecycle.judge,
                 self.cfg.thresholds,
             )
             self.stats.add(received=1)
             if code:
                 self.stats.reject(code)
-                log.warning("refused a message on %s: %s", incoming.topic, entry.rejection)
+                self.refusals.warning(
+                    code, "refused a message on %s: %s", incoming.topic, entry.rejection
+                )
             batch.append(entry)
             points += len(entry.lines)
         return batch

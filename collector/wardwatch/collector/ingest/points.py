@@ -127,13 +127,20 @@ def link_points(
     return points
 
 
+def endpoint_id(prober: str, target: str) -> str:
+    """The fleet name of the agentless endpoint ``target`` as probed by agent ``prober``."""
+    return f"{prober}/{target}"
+
+
 def _endpoint_status(identity: wire.Identity, link: wire.LinkFacts, at: datetime) -> Point:
-    """An agentless VC endpoint joins the fleet as a machine of its own (agent = the target's
-    name, role ``vc-endpoint``, at the probing agent's site): online when it answered ICMP or
-    any of its ports."""
+    """An agentless VC endpoint joins the fleet as a machine of its own, as its prober sees it
+    (role ``vc-endpoint``, at the probing agent's site): online when it answered ICMP or any of
+    its ports. Its name is ``<prober>/<target>``: no agent id holds a '/', so no agent can
+    write another's status through an endpoint, and two agents probing one endpoint keep one
+    line each instead of overwriting each other's finding."""
     up = link.received > 0 or any(p.open for p in link.ports)
     tags = {
-        "agent": link.target,
+        "agent": endpoint_id(identity.agent, link.target),
         "site": identity.site,
         "role": "vc-endpoint",
         "device_class": VC_ENDPOINT_CLASS,
@@ -150,8 +157,8 @@ def report_points(
     report: wire.Report, judge: Judge, clock: ClockCheck = UNKNOWN, limits: Limits | None = None
 ) -> list[Point]:
     """The agent's health point and the points of each fact, all at the measurement time
-    (corrected when the agent's clock is off)."""
-    at = report.measured_at + clock.correction
+    (corrected when the agent's clock is off, never later than its receipt)."""
+    at = clock.stamp(report.measured_at)
     points = [
         make_point(
             AGENT,
@@ -182,21 +189,44 @@ def inventory_points(
     inventory: wire.Inventory, judge: Judge, clock: ClockCheck = UNKNOWN
 ) -> list[Point]:
     """The verdicts of the machine the inventory describes."""
-    at = inventory.measured_at + clock.correction
+    at = clock.stamp(inventory.measured_at)
     return machine_points(inventory, inventory.machine, at, judge)
+
+
+def online(identity: wire.Identity, sent_at: datetime, session: int) -> wire.Status:
+    """The ``online`` status of ``identity``'s agent on connection ``session``."""
+    return wire.Status(
+        agent=identity.agent,
+        site=identity.site,
+        role=identity.role,
+        device_class=identity.device_class,
+        state="online",
+        sent_at=sent_at,
+        session=session,
+    )
+
+
+def status_time(status: wire.Status, received_at: datetime, clock: ClockCheck) -> datetime:
+    """When a status happened.
+
+    ``online`` is stamped with the agent's ``sent_at``. ``offline`` usually comes from the
+    broker's last will, armed when the agent connected, so its ``sent_at`` is that old
+    connect time; the moment the collector heard it is the better estimate of the outage.
+    Either stays within the clock check's bounds (after the agent's previous status).
+    """
+    return clock.stamp(status.sent_at) if status.state == "online" else clock.bound(received_at)
 
 
 def status_points(
     status: wire.Status, received_at: datetime, clock: ClockCheck = UNKNOWN
 ) -> list[Point]:
-    """A connection change.
-
-    ``online`` is stamped with the agent's ``sent_at``. ``offline`` usually comes from the
-    broker's last will, armed when the agent connected, so its ``sent_at`` is that old
-    connect time; the moment the collector heard it is the better estimate of the outage.
-    """
-    at = status.sent_at + clock.correction if status.state == "online" else received_at
-    values = {"state": status.state, "online": int(status.state == "online")}
+    """A connection change, at ``status_time``."""
+    at = status_time(status, received_at, clock)
+    values = {
+        "state": status.state,
+        "online": int(status.state == "online"),
+        "session": status.session,
+    }
     return [make_point(STATUS, agent_tags(status), values, at)]
 
 

@@ -1,9 +1,9 @@
-"""The collector's MQTT side: a persistent session on shared subscriptions, manual acks."""
+"""The collector's MQTT side: a persistent session on shared subscriptions, manual acks, and
+the door and the bounded inbox (``inbox``) every delivery goes through."""
 
 from __future__ import annotations
 
 import logging
-import queue
 import threading
 from dataclasses import dataclass
 from datetime import datetime
@@ -12,17 +12,13 @@ from typing import Any
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from wardwatch.collector.config import MqttSection
+from wardwatch.collector.ingest.inbox import Door, Inbox
 from wardwatch.common.mqtt import Connection
 from wardwatch.contract import wire
 
 log = logging.getLogger("wardwatch.collector.mqtt")
 
 AGENT_KINDS: tuple[wire.Kind, ...] = ("report", "inventory", "status")
-
-RECEIVE_MAXIMUM = 20_000
-"""Unacknowledged deliveries the broker may have in flight to this collector. Acks wait for the
-batch's write, so this must hold a whole batch (a report is about 2 points, a batch at most
-5,000 by default) with room for the next; paho and MQTT cap it below 65,535."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,10 +40,12 @@ class Incoming:
 
 
 class Subscriber:
-    """Receives agents' messages into a queue; acks each only when told to."""
+    """Receives agents' messages through ``door`` into ``inbox``; acks each only when told
+    to. The inbox's ``max_messages`` is the Receive Maximum asked of the broker."""
 
-    def __init__(self, cfg: MqttSection, inbox: queue.Queue[Incoming]) -> None:
+    def __init__(self, cfg: MqttSection, inbox: Inbox[Incoming], door: Door) -> None:
         self.inbox = inbox
+        self.door = door
         self.share_group = cfg.share_group
         self.conn = Connection(
             url=cfg.url,
@@ -58,7 +56,7 @@ class Subscriber:
             keepalive_s=cfg.keepalive_s,
             session_expiry_s=cfg.session_expiry_s,
             manual_ack=True,
-            receive_maximum=RECEIVE_MAXIMUM,
+            receive_maximum=inbox.max_messages,
         )
         self._session = 0
         self._connected_at = wire.now()
@@ -74,6 +72,7 @@ class Subscriber:
 
     def stop(self) -> None:
         """Disconnect; unacked messages stay with the broker for the next session."""
+        self.inbox.close()  # or the network thread, waiting for room, would never end
         self.conn.stop()
 
     def _on_connected(self) -> None:
@@ -100,20 +99,29 @@ class Subscriber:
             self.subscribed.set()
 
     def _on_message(self, client: Any, userdata: Any, message: Any) -> None:
-        self.inbox.put(
-            Incoming(
-                message.topic,
-                bytes(message.payload),
-                message.mid,
-                message.qos,
-                wire.now(),
-                self._session,
-                self._connected_at,
-            )
+        payload = bytes(message.payload)
+        if self.door.admit(message.topic, message.qos, len(payload)):
+            if message.qos:
+                # Over the agent's rate: the broker forgets it now; its outbox sends it again.
+                client.ack(message.mid, message.qos)
+            return
+        incoming = Incoming(
+            message.topic,
+            payload,
+            message.mid,
+            message.qos,
+            wire.now(),
+            self._session,
+            self._connected_at,
         )
+        # Waits while the inbox is full (see ``inbox``); False only when stopping, and then the
+        # broker keeps the unacknowledged delivery for the next session.
+        self.inbox.put(incoming, len(payload))
 
     def ack(self, incoming: Incoming) -> None:
-        """PUBACK one delivery, if its connection is still the current one."""
+        """PUBACK one delivery the pipeline is done with, if its connection is still the
+        current one, and give its room in the inbox back."""
+        self.inbox.release(len(incoming.payload))
         with self._lock:
             current = incoming.session == self._session
         if current and incoming.qos > 0:
