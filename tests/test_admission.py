@@ -243,3 +243,16 @@ def test_a_report_sent_on_a_newer_connection_proves_the_agent_online() -> None:
     late = msgspec.structs.replace(at(NOW, "r10"), session=8)
     assert admit.check(late, NOW, CONNECTED).implied is None
     assert admit.check(at(NOW, "r11"), NOW, CONNECTED).implied is None
+
+
+def test_the_stored_status_is_read_once_per_agent_not_per_message() -> None:
+    asked: list[str] = []
+
+    def recall(agent: str) -> StatusMark | None:
+        asked.append(agent)
+        return None  # this agent never had a status stored
+
+    admit = Admission(LimitsSection(), ClockJudge(300, 3600), recall=recall)
+    for n in range(50):
+        admit.check(msgspec.structs.replace(at(NOW, f"r{n}"), session=3), NOW, CONNECTED)
+    assert asked == ["tan-an-pc07"]

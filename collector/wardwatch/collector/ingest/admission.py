@@ -108,7 +108,8 @@ class Admission:
         self.recall = recall
         self.targets = Recent(limits.max_targets_per_agent, limits.window_s)
         self.tag_sets = Recent(limits.max_tag_sets_per_agent, limits.window_s)
-        self._statuses: OrderedDict[str, StatusMark] = OrderedDict()
+        # None: looked up, and none stored; absent: not looked up since this collector started.
+        self._statuses: OrderedDict[str, StatusMark | None] = OrderedDict()
 
     def check(
         self, message: wire.AgentMessage, received_at: datetime, connected_at: datetime
@@ -202,17 +203,23 @@ class Admission:
                 )
             clock = clock.after(previous.at)
         at = status_time(status, received_at, clock)
-        self._statuses[status.agent] = StatusMark(status.session, offline, at)
-        self._statuses.move_to_end(status.agent)
-        while len(self._statuses) > MAX_AGENTS:
-            self._statuses.popitem(last=False)
+        self._remember(status.agent, StatusMark(status.session, offline, at))
         return clock
 
     def _latest(self, agent: str) -> StatusMark | None:
-        mark = self._statuses.get(agent)
-        if mark is None and self.recall is not None:
-            mark = self.recall(agent)
+        """The agent's latest status: remembered, else read back once (a query per agent and
+        collector run, not per message)."""
+        if agent in self._statuses:
+            return self._statuses[agent]
+        mark = self.recall(agent) if self.recall is not None else None
+        self._remember(agent, mark)
         return mark
+
+    def _remember(self, agent: str, mark: StatusMark | None) -> None:
+        self._statuses[agent] = mark
+        self._statuses.move_to_end(agent)
+        while len(self._statuses) > MAX_AGENTS:
+            self._statuses.popitem(last=False)
 
 
 def stored_status(client: QueryClient) -> Recall:
