@@ -354,7 +354,7 @@ class Outbox:
             self._sent[message_id] = time.monotonic() if now is None else now
 
     def mark_all_unsent(self) -> None:
-        """After a reconnect, everything unacked goes out again."""
+        """Before a (re)connect, everything unacked is due to go out again."""
         with self._lock:
             self._sent.clear()
 

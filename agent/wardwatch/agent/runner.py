@@ -90,6 +90,10 @@ class Agent:
         self.session = 0
         """The number of the current (or last) connection attempt; 0 with ``once``."""
         self._in_flight: dict[int, str] = {}  # paho's message id -> ours, until its PUBACK
+        # A refusal can arrive before publish() has returned its id: kept here until it has.
+        self._early: dict[int, Any] = {}
+        self._pubacks = threading.Lock()  # never held around publish(): paho calls on_publish
+        # holding the lock publish() takes
         self._flushing = threading.Lock()  # the main and the MQTT thread both flush
         self._report_bytes = 0  # the size of the last report, to make room for the next
         self.machine: MachineProbe | None = None
@@ -116,8 +120,7 @@ class Agent:
         self.conn.client.on_message = self._on_message
         self.conn.client.on_publish = self._on_publish
         self.conn.when_connected(self._on_connected)
-        if not once:
-            self.conn.client.on_pre_connect = self._before_connect
+        self.conn.client.on_pre_connect = self._before_connect
 
     def status_message(self, state: Literal["online", "offline"]) -> bytes:
         """The retained status payload saying ``state`` in this session, stamped now."""
@@ -127,6 +130,11 @@ class Agent:
 
     def _before_connect(self, client: paho.Client, userdata: Any) -> None:
         # paho calls this before each attempt, and sends the will set here in its CONNECT.
+        # Everything unacked goes out again on the new connection: marked before it is up, so
+        # that the main thread's flush and the one at connect never both send a message.
+        self.outbox.mark_all_unsent()
+        if self.once:
+            return
         self.session = self.outbox.next_session()
         # The broker publishes this when the agent vanishes without saying goodbye.
         client.will_set(
@@ -246,8 +254,13 @@ class Agent:
             self._drop(due.id, "oversized", too_large)
             return
         info = self.conn.client.publish(due.topic, due.payload, qos=1, retain=due.retain)
-        self._in_flight[info.mid] = due.id
         self.outbox.mark_sent(due.id)
+        with self._pubacks:
+            refusal = self._early.pop(info.mid, None)
+            if refusal is None:
+                self._in_flight[info.mid] = due.id
+        if refusal is not None:
+            self._refused(due.id, refusal)
 
     def _too_large(self, due: Entry) -> str:
         """Why ``due`` is too large for the collector or the broker; "" if it is not."""
@@ -270,9 +283,15 @@ class Agent:
     def _on_publish(
         self, client: paho.Client, userdata: Any, mid: int, reason: Any, properties: Any
     ) -> None:
-        message_id = self._in_flight.pop(mid, None)
-        if message_id is None or not reason.is_failure:
-            return
+        with self._pubacks:
+            message_id = self._in_flight.pop(mid, None)
+            if message_id is None and reason.is_failure:
+                self._early[mid] = reason  # faster than publish() returning its id
+        if message_id is not None and reason.is_failure:
+            self._refused(message_id, reason)
+
+    def _refused(self, message_id: str, reason: Any) -> None:
+        """The broker's PUBACK refused a message."""
         if reason.value in NEVER_ACCEPTED:  # the broker would refuse it again: drop, not loop
             self._drop(message_id, "refused", f"the broker refused it: {reason}")
         else:  # a wrong ACL or a full quota can be fixed: sent again after resend_after_s
@@ -302,7 +321,6 @@ class Agent:
         self.conn.client.subscribe(wire.topic(self.id, "ack"), qos=1)
         if not self.once:
             self._announce("online")
-        self.outbox.mark_all_unsent()
         self.flush()
 
     def _on_message(self, client: Any, userdata: Any, message: Any) -> None:
