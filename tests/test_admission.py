@@ -229,9 +229,10 @@ def test_a_report_sent_on_a_newer_connection_proves_the_agent_online() -> None:
     # Connection 8's "online" was lost (no collector subscribed yet); its first report says it.
     sent = msgspec.structs.replace(at(NOW, "r8"), session=8)
     admitted = admit.check(sent, NOW, CONNECTED)
-    assert admitted.implied is not None and admitted.implied_clock is not None
-    assert (admitted.implied.state, admitted.implied.session) == ("online", 8)
-    (point,) = to_points(admitted.implied, NOW, judge=JUDGE, clock=admitted.implied_clock)
+    assert admitted.implied is not None
+    implied, implied_clock = admitted.implied
+    assert (implied.state, implied.session) == ("online", 8)
+    (point,) = to_points(implied, NOW, judge=JUDGE, clock=implied_clock)
     assert point.time_ns > int((NOW - timedelta(minutes=1)).timestamp() * 10**9)
     # Once known online, the next reports of that connection imply nothing more; nor do
     # reports of the connection a will closed, nor unnumbered ones.

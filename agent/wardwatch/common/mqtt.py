@@ -54,6 +54,9 @@ def _read_packet_too_large_pubacks() -> None:
         ReasonCode.names = MappingProxyType(names)
 
 
+_read_packet_too_large_pubacks()  # once, at import: every client of the process reads it
+
+
 def publish_size(topic: str, payload: bytes) -> int:
     """The size of the MQTT 5 PUBLISH packet (QoS 1, no properties) carrying ``payload``, as a
     broker compares it with its Maximum Packet Size."""
@@ -104,7 +107,6 @@ class Connection:
         manual_ack: bool = False,
         receive_maximum: int = 0,
     ) -> None:
-        _read_packet_too_large_pubacks()
         self.address = BrokerAddress(url)
         self.keepalive_s = keepalive_s
         self.session_expiry_s = session_expiry_s

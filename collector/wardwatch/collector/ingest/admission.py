@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -30,6 +29,7 @@ from wardwatch.collector.config import LimitsSection
 from wardwatch.collector.influx.http_client import InfluxUnreachable
 from wardwatch.collector.influx.query import QueryClient, QueryError, quote_string
 from wardwatch.collector.ingest.clock import ClockCheck, ClockJudge
+from wardwatch.collector.ingest.lru import Lru
 from wardwatch.collector.ingest.points import online, status_time
 from wardwatch.contract import wire
 
@@ -63,8 +63,8 @@ class Admitted:
     shared subscriptions back; the report, held in the outbox until acked, gets through)."""
 
     clock: ClockCheck
-    implied: wire.Status | None = None
-    implied_clock: ClockCheck | None = None
+    implied: tuple[wire.Status, ClockCheck] | None = None
+    """The implied ``online``, and how to stamp it."""
 
 
 Recall = Callable[[str], StatusMark | None]
@@ -79,23 +79,21 @@ class Recent:
         self.limit = limit
         self.window_s = window_s
         self._clock = clock
-        self._seen: OrderedDict[str, dict[str, float]] = OrderedDict()
+        self._seen: Lru[str, dict[str, float]] = Lru(MAX_AGENTS)
 
     def excess(self, agent: str, values: Iterable[str]) -> int:
         """How many values beyond the limit accepting ``values`` would make; 0 if none, and
         then they are recorded."""
         values = set(values)
         now = self._clock()
-        seen = self._seen.pop(agent, {})
+        seen = self._seen.get(agent, {})
         if len(seen) >= self.limit:  # forget what left the window before counting
             seen = {value: at for value, at in seen.items() if now - at <= self.window_s}
         fresh = values - seen.keys()
         excess = len(seen) + len(fresh) - self.limit
         if excess <= 0:
             seen.update(dict.fromkeys(values, now))
-        self._seen[agent] = seen
-        while len(self._seen) > MAX_AGENTS:
-            self._seen.popitem(last=False)
+        self._seen.put(agent, seen)
         return max(0, excess)
 
 
@@ -109,7 +107,7 @@ class Admission:
         self.targets = Recent(limits.max_targets_per_agent, limits.window_s)
         self.tag_sets = Recent(limits.max_tag_sets_per_agent, limits.window_s)
         # None: looked up, and none stored; absent: not looked up since this collector started.
-        self._statuses: OrderedDict[str, StatusMark | None] = OrderedDict()
+        self._statuses: Lru[str, StatusMark | None] = Lru(MAX_AGENTS)
 
     def check(
         self, message: wire.AgentMessage, received_at: datetime, connected_at: datetime
@@ -118,8 +116,12 @@ class Admission:
         clock = self.clocks.check(message.sent_at, received_at, connected_at)
         if isinstance(message, wire.Report | wire.Inventory):
             self._check_time(message.measured_at + clock.correction, received_at)
-        if isinstance(message, wire.Report):
-            self._check_size(message)
+        links = (
+            [fact for fact in message.facts if isinstance(fact, wire.LinkFacts)]
+            if isinstance(message, wire.Report)
+            else []
+        )
+        self._check_size(links)
         tag_set = "\x00".join((message.site, message.role, message.device_class))
         if self.tag_sets.excess(message.agent, [tag_set]):
             raise wire.WireError(
@@ -129,8 +131,7 @@ class Admission:
                 "max_tag_sets_per_agent)",
             )
         if isinstance(message, wire.Report):
-            targets = [fact.target for fact in message.facts if isinstance(fact, wire.LinkFacts)]
-            excess = self.targets.excess(message.agent, targets)
+            excess = self.targets.excess(message.agent, [link.target for link in links])
             if excess:
                 raise wire.WireError(
                     "cardinality",
@@ -149,7 +150,7 @@ class Admission:
         if previous is None or (message.session, False) <= previous.order:
             return Admitted(clock)
         implied = online(message, message.sent_at, message.session)
-        return Admitted(clock, implied, self._order_status(implied, clock, received_at))
+        return Admitted(clock, (implied, self._order_status(implied, clock, received_at)))
 
     def _check_time(self, measured_at: datetime, received_at: datetime) -> None:
         ahead = (measured_at - received_at).total_seconds()
@@ -167,8 +168,7 @@ class Admission:
                 "([limits] max_age_days)",
             )
 
-    def _check_size(self, report: wire.Report) -> None:
-        links = [fact for fact in report.facts if isinstance(fact, wire.LinkFacts)]
+    def _check_size(self, links: list[wire.LinkFacts]) -> None:
         if len(links) > self.limits.max_links_per_report:
             raise wire.WireError(
                 "limits",
@@ -203,7 +203,7 @@ class Admission:
                 )
             clock = clock.after(previous.at)
         at = status_time(status, received_at, clock)
-        self._remember(status.agent, StatusMark(status.session, offline, at))
+        self._statuses.put(status.agent, StatusMark(status.session, offline, at))
         return clock
 
     def _latest(self, agent: str) -> StatusMark | None:
@@ -212,14 +212,8 @@ class Admission:
         if agent in self._statuses:
             return self._statuses[agent]
         mark = self.recall(agent) if self.recall is not None else None
-        self._remember(agent, mark)
+        self._statuses.put(agent, mark)
         return mark
-
-    def _remember(self, agent: str, mark: StatusMark | None) -> None:
-        self._statuses[agent] = mark
-        self._statuses.move_to_end(agent)
-        while len(self._statuses) > MAX_AGENTS:
-            self._statuses.popitem(last=False)
 
 
 def stored_status(client: QueryClient) -> Recall:

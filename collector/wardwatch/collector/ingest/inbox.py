@@ -37,12 +37,14 @@ import logging
 import queue
 import threading
 import time
-from collections import OrderedDict, deque
+from collections import deque
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
 from wardwatch.collector.config import InboxSection
+from wardwatch.collector.ingest.lru import Lru
 from wardwatch.common.throttle import Throttle
+from wardwatch.contract import wire
 
 log = logging.getLogger("wardwatch.collector")
 T = TypeVar("T")
@@ -64,9 +66,11 @@ Agents are bounded by the broker's logins; this bounds memory regardless."""
 
 def agent_of(topic: str) -> str:
     """The agent level of ``wardwatch/v1/<agent>/<kind>`` (the broker's ACL vouches for it); the
-    whole topic if it has no such level (the pipeline refuses it later)."""
-    parts = topic.split("/", 3)
-    return parts[2] if len(parts) == 4 else topic
+    whole topic if it is not such a topic (the pipeline refuses it later)."""
+    try:
+        return wire.parse_topic(topic)[0]
+    except wire.WireError:
+        return topic
 
 
 class Door:
@@ -84,7 +88,7 @@ class Door:
         self.burst = float(cfg.agent_burst)
         self._refused = refused
         self._clock = clock
-        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()  # tokens, at
+        self._buckets: Lru[str, tuple[float, float]] = Lru(MAX_BUCKETS)  # tokens, at
         self._log = Throttle(log)
 
     def admit(self, topic: str, qos: int, size: int) -> str:
@@ -112,13 +116,11 @@ class Door:
     def _take(self, agent: str, cost: int) -> bool:
         """Take ``cost`` tokens from ``agent``'s bucket; False (none taken) if it has fewer."""
         now = self._clock()
-        tokens, at = self._buckets.pop(agent, (self.burst, now))
+        tokens, at = self._buckets.get(agent, (self.burst, now))
         tokens = min(self.burst, tokens + (now - at) * self.rate)
         # A message costing more than the whole burst passes once the bucket is full.
         admitted = tokens >= min(cost, self.burst)
-        self._buckets[agent] = (tokens - cost if admitted else tokens, now)  # now the newest
-        if len(self._buckets) > MAX_BUCKETS:
-            self._buckets.popitem(last=False)
+        self._buckets.put(agent, (tokens - cost if admitted else tokens, now))
         return admitted
 
 

@@ -96,8 +96,9 @@ def decode_stage(
         points = to_points(
             message, incoming.received_at, judge=lifecycle, clock=admitted.clock, limits=limits
         )
-        if admitted.implied is not None and admitted.implied_clock is not None:
-            points += status_points(admitted.implied, incoming.received_at, admitted.implied_clock)
+        if admitted.implied is not None:
+            online, online_clock = admitted.implied
+            points += status_points(online, incoming.received_at, online_clock)
         lines = encode_all(points)
     except wire.WireError as exc:
         return Entry(incoming, agent, _salvage_id(incoming.payload), rejection=str(exc)), exc.code
