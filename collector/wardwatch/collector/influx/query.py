@@ -13,7 +13,11 @@ from wardwatch.collector.influx.http_client import InfluxHttp, InfluxUnreachable
 
 
 class QueryError(Exception):
-    """A query InfluxDB could not answer."""
+    """A query InfluxDB could not answer; ``status`` is the HTTP status it answered (0: none)."""
+
+    def __init__(self, message: str, status: int = 0) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 def quote_ident(name: str) -> str:
@@ -99,9 +103,11 @@ class QueryClient:
         try:
             response = msgspec.json.decode(body, type=_Response)
         except msgspec.DecodeError as exc:
-            raise QueryError(f"InfluxDB answered {status} with {body[:200]!r}") from exc
+            raise QueryError(f"InfluxDB answered {status} with {body[:200]!r}", status) from exc
         if response.error or status != 200:
-            raise QueryError(f"InfluxDB answered {status}: {response.error or body[:200]!r}")
+            raise QueryError(
+                f"InfluxDB answered {status}: {response.error or body[:200]!r}", status
+            )
         rows: list[Row] = []
         for result in response.results[:1]:
             if result.error:

@@ -1,9 +1,11 @@
 """Writing batches of line protocol to InfluxDB, through the v1 or the v2 API.
 
 The writer owns retry and backoff, and nothing else does: an unreachable database or a 5xx
-is retried with exponential backoff and jitter until it succeeds or the collector stops; a 4xx
-is permanent for that batch, and ``write_isolating`` bisects the batch to find the lines
-InfluxDB refuses while writing all the others.
+is retried with exponential backoff and jitter until it succeeds or the collector stops; so is a
+refused login (401), a missing privilege (403) or a missing database (404), which the operator
+must fix and which are no fault of the lines. Any other 4xx is permanent for that batch, and
+``write_isolating`` bisects the batch to find the lines InfluxDB refuses while writing all the
+others.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import logging
 import random
 import threading
-from typing import Protocol
+from typing import Final, Protocol
 
 from wardwatch.collector.config import InfluxSection
 from wardwatch.collector.influx.http_client import InfluxHttp, InfluxUnreachable
@@ -21,11 +23,13 @@ log = logging.getLogger("wardwatch.collector.writer")
 
 
 class WriteError(Exception):
-    """A failed write. ``permanent`` means retrying the same lines cannot succeed (a 4xx)."""
+    """A failed write. ``permanent`` means retrying the same lines cannot succeed (a 4xx);
+    ``fix`` is what the operator must change before any write can (then it ends the message)."""
 
-    def __init__(self, message: str, *, permanent: bool) -> None:
-        super().__init__(message)
+    def __init__(self, message: str, *, permanent: bool, fix: str = "") -> None:
+        super().__init__(f"{message}: {fix}" if fix else message)
         self.permanent = permanent
+        self.fix = fix
 
 
 class Writer(Protocol):
@@ -40,9 +44,21 @@ class Writer(Protocol):
         ...
 
 
+_FIXES: Final = {
+    401: "check [influx] username and password (v2: token)",
+    403: "grant the user ALL (or at least WRITE) on the database, as an InfluxDB admin",
+    404: "create it as an InfluxDB admin",
+}
+"""Statuses that refuse the request, not its lines: bisecting would dead-letter every point
+and ack it, so the batch waits (unacked) for the operator's fix instead."""
+
+
 def _http_error(status: int, body: bytes) -> WriteError:
     text = body.decode("utf-8", "replace").strip()[:500]
-    return WriteError(f"InfluxDB answered {status}: {text}", permanent=400 <= status < 500)
+    message = f"InfluxDB answered {status}: {text}"
+    if status in _FIXES:
+        return WriteError(message, permanent=False, fix=_FIXES[status])
+    return WriteError(message, permanent=400 <= status < 500)
 
 
 class V1Writer:
@@ -55,14 +71,27 @@ class V1Writer:
         self._create = cfg.create_database
 
     def ensure_database(self) -> None:
-        """Create the database when configured to (``CREATE DATABASE`` is idempotent)."""
+        """Create the database when configured to and it is missing.
+
+        ``SHOW DATABASES`` first: only an admin may ``CREATE DATABASE``, even one that exists,
+        and the collector's user is not one; it sees the databases it has a privilege on.
+        """
         if not self._create:
             return
         client = QueryClient(self._cfg, database="")
+        statement = f"CREATE DATABASE {quote_ident(self._database)}"
         try:
-            client.execute(f"CREATE DATABASE {quote_ident(self._database)}")
+            if self._database not in {row.text("name") for row in client.query("SHOW DATABASES")}:
+                client.execute(statement)
         except QueryError as exc:
-            raise WriteError(str(exc), permanent=False) from exc
+            if exc.status == 403:  # a user without admin (README, "InfluxDB users")
+                raise WriteError(
+                    f"[influx] create_database = true, but InfluxDB refused {statement} ({exc})",
+                    permanent=False,
+                    fix="create the database as an InfluxDB admin, "
+                    "or set [influx] create_database = false",
+                ) from exc
+            raise WriteError(str(exc), permanent=False, fix=_FIXES.get(exc.status, "")) from exc
         finally:
             client.close()
 
@@ -154,7 +183,10 @@ def write_with_retry(writer: Writer, lines: list[str], stop: threading.Event) ->
         except WriteError as exc:
             if exc.permanent:
                 raise
-            log.warning("write failed, will retry: %s", exc)
+            # An error only the operator can fix is an error; an outage may pass by itself.
+            log.log(
+                logging.ERROR if exc.fix else logging.WARNING, "write failed, will retry: %s", exc
+            )
             if not backoff.wait():
                 return False
 
