@@ -188,3 +188,54 @@ def test_collector_check_names_a_bad_policy_and_counts_register_problems(tmp_pat
     good = check("vn-tt141-2025")
     assert good.returncode == 0, good.stderr
     assert "OK, policy vn-tt141-2025, 1 asset register problem(s)" in good.stdout
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("[mqtt]\npassword = 73915524\n", "key mqtt.password = ***: Expected `str`"),
+        ('[mqtt]\nurl = "mqtt://tan-an:73915524@hub.example:1883"\n', "key mqtt.url = '"),
+    ],
+)
+def test_errors_never_show_a_secret(tmp_path: Path, text: str, shown: str) -> None:
+    path = tmp_path / "agent.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as caught:
+        agent_config.load(path)
+    message = str(caught.value)
+    assert shown in message
+    assert "73915524" not in message
+
+
+@pytest.mark.unit
+def test_a_login_in_the_url_is_refused_with_a_pointer_to_its_keys(tmp_path: Path) -> None:
+    path = tmp_path / "agent.toml"
+    path.write_text('[mqtt]\nurl = "mqtts://tan-an:secret@hub.example:8883"\n')
+    with pytest.raises(ConfigError) as caught:
+        agent_config.load(path)
+    assert "key mqtt.url = 'mqtts://***@hub.example:8883'" in str(caught.value)
+    assert "without a login (the username and password keys hold it)" in str(caught.value)
+
+
+@pytest.mark.unit
+def test_plaintext_to_another_machine_needs_allow_plaintext(tmp_path: Path) -> None:
+    path = tmp_path / "agent.toml"
+    path.write_text('[mqtt]\nurl = "mqtt://hub.example:1883"\n')
+    with pytest.raises(ConfigError, match=r"plaintext MQTT to another machine.*allow_plaintext"):
+        agent_config.load(path)
+    path.write_text('[mqtt]\nurl = "mqtt://hub.example:1883"\nallow_plaintext = true\n')
+    assert agent_config.load(path).mqtt.allow_plaintext
+    path.write_text('[mqtt]\nurl = "mqtt://127.0.0.1:1883"\n')
+    assert not agent_config.load(path).mqtt.allow_plaintext  # this machine: no need
+
+
+@pytest.mark.unit
+def test_a_relative_ca_file_is_found_beside_the_config(tmp_path: Path) -> None:
+    (tmp_path / "ca.crt").write_text("-----BEGIN CERTIFICATE-----\n")
+    path = tmp_path / "agent.toml"
+    path.write_text('[mqtt]\nca_file = "ca.crt"\n')
+    assert agent_config.load(path).mqtt.ca_file == str(tmp_path / "ca.crt")
+    path.write_text('[mqtt]\nca_file = "missing.crt"\n')
+    with pytest.raises(ConfigError, match=r"missing\.crt'. no such file"):
+        agent_config.load(path)

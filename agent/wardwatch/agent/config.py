@@ -11,7 +11,7 @@ from msgspec import Meta, Struct
 
 from wardwatch.agent import native
 from wardwatch.common import tomlconfig
-from wardwatch.common.mqtt import MqttUrl
+from wardwatch.common.mqtt import BrokerLogin, MqttUrl
 from wardwatch.contract import wire
 from wardwatch.contract.wire import AgentIdOrEmpty, Label, Port, TargetKind, Text
 from wardwatch.rules.link_quality import Thresholds
@@ -31,14 +31,11 @@ class AgentSection(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True
     resend_after_s: Annotated[float, Meta(gt=0, le=86400)] = 30.0
 
 
-class MqttSection(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """``[mqtt]``: the broker, and the credentials (username defaults to the agent id)."""
+class MqttSection(BrokerLogin, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """``[mqtt]``: the broker, and the credentials (username defaults to the agent id). TLS by
+    default: a ward PC's password and reports cross networks the city does not own."""
 
-    url: MqttUrl = "mqtt://127.0.0.1:1883"
-    username: str = ""
-    password: str = ""
-    ca_file: str = ""
-    keepalive_s: Annotated[int, Meta(ge=5, le=3600)] = 60
+    url: MqttUrl = "mqtts://localhost:8883"
 
 
 class OutboxSection(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

@@ -7,6 +7,7 @@ fails at start with the file, the key, the value and what was expected.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import tomllib
@@ -24,8 +25,27 @@ T = TypeVar("T", bound=msgspec.Struct)
 ENV_PREFIX = "WARDWATCH_"
 _HINTS = {
     **PATTERN_HINTS,
-    MQTT_URL_PATTERN: "mqtt://host:port or mqtts://host:port, the port from 1 to 65535",
+    MQTT_URL_PATTERN: "mqtt://host:port or mqtts://host:port, the port from 1 to 65535, without "
+    "a login (the username and password keys hold it)",
 }
+SECRET_KEYS = frozenset({"password", "token", "secret"})
+"""Keys whose value an error never shows (``***`` instead)."""
+_USERINFO = re.compile(r"(?<=://)[^/@]*@")
+
+
+def toml_str(value: str) -> str:
+    """Quote ``value`` as a TOML basic string."""
+    # JSON string escapes (\\, \", \n, \uXXXX, ...) are all valid in TOML basic strings.
+    return json.dumps(value)
+
+
+def shown(key: str, value: Any) -> str:
+    """How an error shows ``value`` of ``key``: ``***`` for a secret, a URL without its login."""
+    if key.rpartition(".")[2] in SECRET_KEYS:
+        return "***"
+    if isinstance(value, str):
+        value = _USERINFO.sub("***@", value)
+    return repr(value)
 
 
 class ConfigError(Exception):
@@ -55,6 +75,8 @@ def load(path: Path | None, model: type[T], environ: Mapping[str, str] | None = 
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{source}: not valid TOML: {exc}") from None
     overridden = _apply_env(raw, model, os.environ if environ is None else environ)
+    if path is not None:
+        _resolve_files(raw, path.parent)
     try:
         return msgspec.convert(raw, model, strict=False)
     except msgspec.ValidationError as exc:
@@ -81,6 +103,18 @@ def _apply_env(
     return overridden
 
 
+def _resolve_files(raw: dict[str, Any], directory: Path) -> None:
+    """Make a relative ``*_file`` key relative to the config file's directory, not to wherever
+    the program was started: an agent's config and the broker's ``ca.crt`` travel together."""
+    for section in raw.values():
+        if not isinstance(section, dict):
+            continue
+        for key, value in section.items():
+            relative = isinstance(value, str) and value and not Path(value).is_absolute()
+            if key.endswith("_file") and relative:
+                section[key] = str(directory / value)
+
+
 _AT = re.compile(r"^(?P<what>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.S)
 
 
@@ -100,5 +134,5 @@ def _explain(source: str, raw: dict[str, Any], message: str, overridden: set[str
     if key in overridden:
         section, _, name = key.partition(".")
         origin = f" (from environment variable {env_name(section, name)})"
-    shown = "" if value is None or isinstance(value, dict) else f" = {value!r}"
-    return f"{source}: key {key}{shown}{origin}: {what}"
+    value_text = "" if value is None or isinstance(value, dict) else f" = {shown(key, value)}"
+    return f"{source}: key {key}{value_text}{origin}: {what}"

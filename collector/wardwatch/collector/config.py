@@ -9,7 +9,7 @@ import msgspec
 from msgspec import Meta, Struct
 
 from wardwatch.common import tomlconfig
-from wardwatch.common.mqtt import MqttUrl
+from wardwatch.common.mqtt import BrokerLogin
 from wardwatch.contract import wire
 from wardwatch.rules.link_quality import Thresholds
 from wardwatch.rules.policy import DEFAULT_POLICY
@@ -20,16 +20,11 @@ HttpUrl = Annotated[str, Meta(pattern=r"^https?://[^/]+/?$")]
 Name = Annotated[str, Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")]
 
 
-class MqttSection(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+class MqttSection(BrokerLogin, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """``[mqtt]``: the broker, the collector's identity and its persistent session."""
 
-    url: MqttUrl = "mqtt://127.0.0.1:1883"
-    username: str = ""
-    password: str = ""
-    ca_file: str = ""
     client_id: Name = "wardwatch-collector-1"
     share_group: Name = "wardwatch"
-    keepalive_s: Annotated[int, Meta(ge=5, le=3600)] = 60
     session_expiry_s: Annotated[int, Meta(ge=60)] = 3600
     max_payload_bytes: Annotated[int, Meta(ge=1024)] = wire.MAX_PAYLOAD_BYTES
 
