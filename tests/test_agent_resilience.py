@@ -40,9 +40,10 @@ from tests.support.helpers import collector_config, running_collector
 from wardwatch.agent.config import AgentConfig
 from wardwatch.agent.outbox import DISK_FACTOR, DISK_OVERHEAD, Outbox
 from wardwatch.agent.runner import Agent
-from wardwatch.collector.devstack.services import Influxd, Mosquitto, free_port, toml_str
+from wardwatch.collector.devstack.services import Influxd, Mosquitto, free_port
 from wardwatch.collector.influx.lineproto import time_ns
 from wardwatch.collector.influx.query import QueryClient, quote_string
+from wardwatch.common.tomlconfig import toml_str
 from wardwatch.contract import wire
 
 MB = 1024 * 1024

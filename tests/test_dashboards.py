@@ -389,7 +389,7 @@ def test_compose_file_mounts_what_exists_and_grafana_finds_what_is_generated() -
     deploy = repo.DEPLOY
     compose = msgspec.yaml.decode((deploy / "docker-compose.yml").read_bytes())
     # Files an operator creates first, as the file's header says.
-    made_by_operator = {"collector.toml", "wardwatch.passwd"}
+    made_by_operator = {"collector.toml"}
     for name, service in compose["services"].items():
         for volume in service.get("volumes", []):
             source = volume.split(":")[0]

@@ -17,7 +17,7 @@ from tests.support.factories import (
     report,
 )
 from wardwatch.collector.influx.lineproto import Point, time_ns
-from wardwatch.collector.ingest.points import dead_letter_point, to_points
+from wardwatch.collector.ingest.points import dead_letter_point, enrolment_point, to_points
 from wardwatch.contract import wire
 from wardwatch.contract.catalogue import AGENT_TAGS, CATALOGUE
 from wardwatch.rules import link_quality
@@ -50,6 +50,8 @@ def _conforms(point: Point) -> None:
 def test_every_point_is_in_the_catalogue_with_its_type() -> None:
     points = [point for message in _messages() for point in to_points(message, T0, judge=JUDGE)]
     points.append(dead_letter_point("tan-an-pc07", "host,agent=x f=1 1", "400: conflict", T0))
+    notice = wire.Enrolment(id="e1", agent="tan-an-pc07", state="disabled", sent_at=T0)
+    points.append(enrolment_point(notice, T0))
     for point in points:
         _conforms(point)
     assert {point.measurement for point in points} == set(CATALOGUE)

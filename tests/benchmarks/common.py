@@ -21,13 +21,15 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from tests.support import programs, repo
+from wardwatch.collector.broker import setup
 from wardwatch.common.mqtt import BrokerAddress
 from wardwatch.contract import wire
 
 ROOT = repo.ROOT
-PRODUCTION_BROKER_CONF = ROOT / "deploy" / "mosquitto" / "mosquitto.conf"
+PRODUCTION_BROKER_CONF = setup.TEMPLATE
+"""What ``wardwatch broker init`` writes as mosquitto.conf (its listener lines are templates)."""
 # The production settings that shape throughput; listeners, logins and paths stay local. The
-# byte bounds against one agent's flood (max_inflight_bytes, max_queued_bytes, memory_limit) are
+# byte bounds against one agent's flood (max_inflight_bytes, max_queued_bytes) are
 # left out: the drain step's backlog of 31,000 reports (about 90 MB), built while no collector
 # runs, is more than max_queued_bytes keeps by design (the outboxes would resend the rest, but
 # the drain is timed with the simulator paused). tests/test_flood.py measures those bounds.
@@ -35,7 +37,8 @@ BROKER_LIMITS = ("max_queued_messages", "max_inflight_messages", "max_packet_siz
 
 
 def production_broker_limits() -> str:
-    """The queue and in-flight limits of ``deploy/mosquitto/mosquitto.conf``, as conf lines.
+    """The queue and in-flight limits of the broker ``wardwatch broker init`` writes, as conf
+    lines.
 
     Its ``autosave_interval`` comes too: the local stack's 1 s would make the broker write
     its whole queue to disk every second, which production does not do.

@@ -1,7 +1,7 @@
 """``make bench``: every wardwatch benchmark in one run, side by side, on this machine.
 
-Starts Mosquitto (with the queue and in-flight limits of ``deploy/mosquitto/mosquitto.conf``)
-and InfluxDB in a temporary directory on 127.0.0.1, then measures, in order:
+Starts Mosquitto (with the queue and in-flight limits of the broker ``wardwatch broker init``
+writes) and InfluxDB in a temporary directory on 127.0.0.1, then measures, in order:
 
 1. InfluxDB's own ingest ceiling for wardwatch's points (``tests.benchmarks.ceiling``);
 2. the collector's throughput, live rates, end-to-end latency and CPU per report, with the
@@ -74,7 +74,7 @@ def _setting(facts: dict[str, str], limits: str, elapsed_s: float) -> list[str]:
         f"{facts['mosquitto']}, paho-mqtt {facts['paho-mqtt']}. Everything on 127.0.0.1, "
         f"one run of `make bench` ({elapsed_s / 60:.1f} min).",
         "",
-        "Broker limits as in `deploy/mosquitto/mosquitto.conf`: "
+        "Broker limits as `wardwatch broker init` writes them: "
         + ", ".join(f"`{line}`" for line in limits.splitlines())
         + ". Collector: `wardwatch-collector`, production batch defaults "
         f"(`max_points = {batch.max_points}`, `max_delay_s = {batch.max_delay_s:g}`). "

@@ -7,7 +7,7 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -20,9 +20,10 @@ from tests.support import programs
 from tests.support.helpers import RawClient, wait_until
 from wardwatch.collector.config import InfluxSection
 from wardwatch.collector.devstack.process import ManagedProcess
-from wardwatch.collector.devstack.services import Influxd, free_port, toml_str
+from wardwatch.collector.devstack.services import Influxd, free_port
 from wardwatch.collector.influx.lineproto import time_ns
 from wardwatch.collector.influx.query import QueryClient
+from wardwatch.common.tomlconfig import toml_str
 from wardwatch.contract import wire
 
 T = TypeVar("T")
@@ -85,6 +86,11 @@ def wait_for(condition: Callable[[], T], timeout_s: float, what: str, why: Calla
 # --- the processes -----------------------------------------------------------------------------
 
 
+def login_lines(login: Mapping[str, str] | None) -> str:
+    """``[mqtt]`` lines for a login on the city's broker (username, password, ca_file)."""
+    return "".join(f"{key} = {toml_str(value)}\n" for key, value in (login or {}).items())
+
+
 class AgentProcess:
     """``python -m wardwatch.agent.main -v`` reporting every second, with its own outbox file."""
 
@@ -96,6 +102,7 @@ class AgentProcess:
         resend_after_s: float = 30.0,
         max_mb: float = 50.0,
         agent_id: str = AGENT_ID,
+        login: Mapping[str, str] | None = None,
     ) -> None:
         workdir.mkdir(parents=True, exist_ok=True)
         self.agent_id = agent_id
@@ -110,6 +117,7 @@ class AgentProcess:
             "[mqtt]\n"
             f"url = {toml_str(mqtt_url)}\n"
             "keepalive_s = 5\n"
+            f"{login_lines(login)}"
             "[outbox]\n"
             f"path = {toml_str(str(self.outbox_path))}\n"
             f"max_mb = {max_mb}\n",
@@ -259,6 +267,7 @@ class CollectorProcess:
         *,
         client_id: str = "collector-1",
         max_delay_s: float = 0.2,
+        login: Mapping[str, str] | None = None,
     ) -> None:
         workdir.mkdir(parents=True, exist_ok=True)
         config = workdir / f"{client_id}.toml"
@@ -268,6 +277,7 @@ class CollectorProcess:
             f"client_id = {toml_str(client_id)}\n"
             'share_group = "wardwatch"\n'
             "keepalive_s = 5\n"
+            f"{login_lines(login)}"
             "[influx]\n"
             f"url = {toml_str(influx_url)}\n"
             f"database = {toml_str(database)}\n"
@@ -345,15 +355,26 @@ class Stack:
         self.tmp_path = tmp_path
         self._teardown: list[Callable[[], object]] = []
 
-    def agent(self, mqtt_url: str, agent_id: str = AGENT_ID, **options: float) -> AgentProcess:
+    def agent(
+        self,
+        mqtt_url: str,
+        agent_id: str = AGENT_ID,
+        login: Mapping[str, str] | None = None,
+        **options: float,
+    ) -> AgentProcess:
         """An agent (not started yet) in its own directory."""
         workdir = self.tmp_path / ("agent" if agent_id == AGENT_ID else f"agent-{agent_id}")
-        agent = AgentProcess(workdir, mqtt_url, agent_id=agent_id, **options)
+        agent = AgentProcess(workdir, mqtt_url, agent_id=agent_id, login=login, **options)
         self._teardown.append(agent.kill)
         return agent
 
     def collector(
-        self, mqtt_url: str, influx_url: str, database: str, **options: str | float
+        self,
+        mqtt_url: str,
+        influx_url: str,
+        database: str,
+        login: Mapping[str, str] | None = None,
+        **options: str | float,
     ) -> CollectorProcess:
         """A collector (not started yet)."""
         collector = CollectorProcess(
@@ -361,6 +382,7 @@ class Stack:
             mqtt_url,
             influx_url,
             database,
+            login=login,
             **options,  # type: ignore[arg-type]
         )
         self._teardown.append(collector.kill)

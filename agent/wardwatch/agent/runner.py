@@ -18,7 +18,7 @@ from wardwatch.agent.notices import Notices
 from wardwatch.agent.outbox import Entry, Outbox, OutboxWriteError, kind_of, renewed
 from wardwatch.agent.probes import Probe, run_all
 from wardwatch.agent.probes.machine.probe import MachineProbe, Reading, same_machine
-from wardwatch.common.mqtt import Connection, publish_size
+from wardwatch.common.mqtt import Connection, once_name, publish_size
 from wardwatch.common.throttle import Throttle
 from wardwatch.contract import wire
 
@@ -47,7 +47,8 @@ class Agent:
 
     ``read_machine(first_seen)`` reads what the machine is (``probes.machine``); with it, every
     report carries the machine fact and the retained inventory is sent at start and on change.
-    ``once=True`` is the one-shot mode of ``--once``: it uses its own client id and leaves the
+    ``once=True`` is the one-shot mode of ``--once``: it logs in as the agent's second identity
+    (``once_name``: its own username and client id, enrolled with the agent) and leaves the
     retained status and inventory alone, so it can run beside the long-running agent of the
     same machine. ``on_settled(ack, removed)`` is called for every ack received.
 
@@ -110,8 +111,8 @@ class Agent:
         }
         self.conn = Connection(
             url=config.mqtt.url,
-            client_id=f"{self.id}-once" if once else self.id,
-            username=config.mqtt_username,
+            client_id=once_name(self.id) if once else self.id,
+            username=once_name(config.mqtt_username) if once else config.mqtt_username,
             password=config.mqtt.password,
             ca_file=config.mqtt.ca_file,
             keepalive_s=config.mqtt.keepalive_s,

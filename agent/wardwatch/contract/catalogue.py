@@ -256,7 +256,15 @@ DEAD_LETTER = Measurement(
     "a point InfluxDB refused for good (type conflict, beyond retention...), kept for a look",
 )
 
+ENROLMENT = Measurement(
+    "enrolment",
+    ("agent",),
+    {"state": Field("str", "", "enabled, disabled or removed")},
+    "the broker admin's changes to an agent's login (wardwatch agents enable|disable|remove), "
+    "stamped when the collector received them",
+)
+
 CATALOGUE: dict[str, Measurement] = {
-    m.name: m for m in (HOST, AGENT, STATUS, OS, HARDWARE, LINK, VC_PORT, DEAD_LETTER)
+    m.name: m for m in (HOST, AGENT, STATUS, OS, HARDWARE, LINK, VC_PORT, DEAD_LETTER, ENROLMENT)
 }
 """Every measurement the collector writes, by name."""

@@ -35,8 +35,12 @@ MAX_FACTS: Final = 256
 MAX_PORTS: Final = 16
 MAX_DISKS: Final = 32
 
-Kind = Literal["report", "inventory", "status", "ack"]
-KINDS: Final[tuple[Kind, ...]] = ("report", "inventory", "status", "ack")
+Kind = Literal["report", "inventory", "status", "ack", "enrolment"]
+KINDS: Final[tuple[Kind, ...]] = ("report", "inventory", "status", "ack", "enrolment")
+AGENT_KINDS: Final[tuple[Kind, ...]] = ("report", "inventory", "status")
+"""What an agent publishes (the broker lets it publish nothing else)."""
+COLLECTED_KINDS: Final[tuple[Kind, ...]] = (*AGENT_KINDS, "enrolment")
+"""What the collectors read: the agents' messages and the broker admin's enrolment notices."""
 
 # Labels become InfluxDB tags. Line protocol cannot hold a control character in a tag, and
 # InfluxDB 1.x cannot store a tag value that ends in a backslash (the parser reads "\," or "\ "
@@ -325,8 +329,23 @@ class Ack(Struct, frozen=True, kw_only=True, tag="ack", tag_field="type"):
     rejected: list[Rejection] = msgspec.field(default_factory=list)
 
 
+class Enrolment(Struct, frozen=True, kw_only=True, tag="enrolment", tag_field="type"):
+    """The broker admin's word on an agent's login (``wardwatch agents enable|disable|remove``).
+
+    Only the admin may publish it (the broker's roles), on the agent's ``enrolment`` topic; the
+    collector stores it and acks it like an agent's message, and ``wardwatch status`` shows a
+    disabled or removed agent as such: the broker disconnects it without its last will.
+    """
+
+    v: Literal[1] = SCHEMA_VERSION
+    id: MessageId
+    agent: AgentId
+    state: Literal["enabled", "disabled", "removed"]
+    sent_at: Timestamp
+
+
 AgentMessage = Report | Inventory | Status
-Message = Report | Inventory | Status | Ack
+Message = Report | Inventory | Status | Ack | Enrolment
 
 
 def topic(agent: str, kind: Kind) -> str:
@@ -366,10 +385,11 @@ _decoders: dict[str, msgspec.json.Decoder[Message]] = {
     "inventory": msgspec.json.Decoder(Inventory),
     "status": msgspec.json.Decoder(Status),
     "ack": msgspec.json.Decoder(Ack),
+    "enrolment": msgspec.json.Decoder(Enrolment),
 }
 
 
-def encode(message: Measured | Status | Ack) -> bytes:
+def encode(message: Measured | Status | Ack | Enrolment) -> bytes:
     """Serialise a message to its JSON payload."""
     return _encoder.encode(message)
 

@@ -1,17 +1,19 @@
 """``wardwatch``: the operator's command line.
 
 Each command is a module of this package: the reports read from InfluxDB (``status``,
-``lifecycle``, ``links``) each declare a ``REPORT`` (``report.Report``); ``dashboards`` and
-``simulate`` (``wardwatch.collector.simulator.cli``) add their own parsers and run themselves.
+``lifecycle``, ``links``) each declare a ``REPORT`` (``report.Report``); ``dashboards``,
+``broker``, ``agents`` and ``simulate`` (``wardwatch.collector.simulator.cli``) add their own
+parsers and run themselves.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from typing import Any, Final
 
-from wardwatch.collector.cli import dashboards, lifecycle, links, status
+from wardwatch.collector.cli import agents, broker, dashboards, lifecycle, links, status
 from wardwatch.collector.cli.options import EXIT_CONFIG, EXIT_FAILED, load_config
 from wardwatch.collector.cli.report import Report
 from wardwatch.collector.influx.query import QueryClient, QueryError
@@ -21,6 +23,13 @@ REPORTS: Final[dict[str, Report[Any]]] = {
     report.name: report for report in (status.REPORT, lifecycle.REPORT, links.REPORT)
 }
 """The commands that read InfluxDB and print what they found."""
+RUNNERS: Final[dict[str, Callable[[argparse.Namespace], int]]] = {
+    "dashboards": dashboards.run,
+    "broker": broker.run,
+    "agents": agents.run,
+    "simulate": simulate.run,
+}
+"""The commands that run themselves."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -33,6 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
     for report in REPORTS.values():
         report.add_parser(commands)
     dashboards.add_parser(commands)
+    broker.add_parser(commands)
+    agents.add_parser(commands)
     simulate.add_parser(commands)
     return parser
 
@@ -40,10 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``wardwatch``; returns the process exit code."""
     args = build_parser().parse_args(argv)
-    if args.command == "simulate":
-        return simulate.run(args)
-    if args.command == "dashboards":
-        return dashboards.run(args)
+    if args.command in RUNNERS:
+        return RUNNERS[args.command](args)
     cfg = load_config(args.config)
     if cfg is None:
         return EXIT_CONFIG

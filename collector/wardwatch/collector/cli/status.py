@@ -14,6 +14,8 @@ from wardwatch.contract.catalogue import VC_ENDPOINT_CLASS
 # An agent is silent, hence offline, after missing this many reports in a row.
 MISSED_REPORTS = 3
 TAGS = ("agent", "site", "role")
+BARRED = ("disabled", "removed")
+"""Enrolment states that keep an agent off the broker, whatever it last said."""
 
 
 @dataclass(frozen=True)
@@ -25,8 +27,8 @@ class AgentStatus:
     role: str
     last_seen_ns: int
     online: bool
-    why: str  # "reporting", "silent", "said offline"; for a VC endpoint "answering",
-    # "no answer" or "not probed"
+    why: str  # "reporting", "silent", "said offline", "disabled" or "removed" (on the broker,
+    # by `wardwatch agents`); for a VC endpoint "answering", "no answer" or "not probed"
     uptime_s: float | None
 
 
@@ -50,13 +52,21 @@ def fleet_status(client: QueryClient, now_ns: int | None = None) -> list[AgentSt
         row.tags["agent"]: (str(row.values["state"]), int(row.values["time"]))
         for row in client.query('SELECT last("state") AS "state" FROM "status" GROUP BY "agent"')
     }
+    # The broker admin's last word on each login: a disabled agent is kicked without its will.
+    barred = {
+        row.tags["agent"]: str(row.values["state"])
+        for row in client.query('SELECT last("state") AS "state" FROM "enrolment" GROUP BY "agent"')
+        if row.values["state"] in BARRED
+    }
     fleet: list[AgentStatus] = []
     for row in last_host:
         agent = row.tags["agent"]
         seen = int(row.values["time"])
         interval_ns = intervals.get(agent, 60) * 1_000_000_000
         state, state_at = states.get(agent, ("online", 0))
-        if state == "offline" and state_at >= seen:
+        if agent in barred:
+            online, why = False, barred[agent]
+        elif state == "offline" and state_at >= seen:
             online, why = False, "said offline"
         elif now_ns - seen > MISSED_REPORTS * interval_ns:
             online, why = False, "silent"
@@ -118,6 +128,12 @@ def human_duration(seconds: float) -> str:
     return f"{seconds // 86400}d{seconds % 86400 // 3600:02d}h"
 
 
+def _state(status: AgentStatus) -> str:
+    if status.online:
+        return "online"
+    return status.why.upper() if status.why in BARRED else f"OFFLINE ({status.why})"
+
+
 def render_table(fleet: Sequence[AgentStatus], now_ns: int | None = None) -> str:
     """A plain-text table, one line per agent."""
     now_ns = time.time_ns() if now_ns is None else now_ns
@@ -128,7 +144,7 @@ def render_table(fleet: Sequence[AgentStatus], now_ns: int | None = None) -> str
             s.agent,
             s.role,
             f"{human_duration((now_ns - s.last_seen_ns) / 1e9)} ago",
-            "online" if s.online else f"OFFLINE ({s.why})",
+            _state(s),
             human_duration(s.uptime_s) if s.uptime_s is not None else "-",
         )
         for s in fleet
@@ -140,7 +156,8 @@ REPORT = Report(
     name="status",
     help="one line per known agent: site, agent, role, last seen, online/offline, uptime",
     description="Show every agent that ever reported, read from InfluxDB. An agent is offline "
-    "when it said so (its last will) or missed 3 reports in a row.",
+    "when it said so (its last will) or missed 3 reports in a row; DISABLED or REMOVED when "
+    "`wardwatch agents` disabled or removed its login on the broker.",
     fetch=lambda client, _site: fleet_status(client),
     formats={"table": render_table, "json": as_json},
     site=False,

@@ -21,7 +21,8 @@ from pathlib import Path
 from types import FrameType
 
 from wardwatch.collector.devstack.process import ManagedProcess, ServiceError
-from wardwatch.collector.devstack.services import Influxd, Mosquitto, port_is_free, toml_str
+from wardwatch.collector.devstack.services import Influxd, Mosquitto, port_is_free
+from wardwatch.common.tomlconfig import toml_str
 from wardwatch.contract import wire
 
 DEFAULT_DIR = Path(".run")

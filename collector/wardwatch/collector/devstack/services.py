@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import shutil
 import socket
 import urllib.error
@@ -20,9 +21,12 @@ from pathlib import Path
 from typing import Any
 
 from wardwatch.collector.config import InfluxSection
+from wardwatch.collector.devstack import influx_users
+from wardwatch.collector.devstack.influx_users import Login, Privilege
 from wardwatch.collector.devstack.process import ManagedProcess, ServiceError
 from wardwatch.collector.influx.query import QueryClient, Row
 from wardwatch.collector.influx.writer import V1Writer
+from wardwatch.common.tomlconfig import toml_str
 
 HOST = "127.0.0.1"
 APT_MOSQUITTO_INFLUXDB = "sudo apt-get install -y mosquitto influxdb"
@@ -56,12 +60,6 @@ def port_is_free(port: int) -> bool:
         except OSError:
             return False
         return True
-
-
-def toml_str(value: str) -> str:
-    """Quote ``value`` as a TOML basic string."""
-    # JSON string escapes (\\, \", \n, \uXXXX, ...) are all valid in TOML basic strings.
-    return json.dumps(value)
 
 
 def _http_status(url: str) -> int | None:
@@ -185,7 +183,11 @@ class Mosquitto(LocalService):
 
 
 class Influxd(LocalService):
-    """InfluxDB 1.x (``influxd``) with HTTP on 127.0.0.1:``port``, everything in ``workdir``."""
+    """InfluxDB 1.x (``influxd``) with HTTP on 127.0.0.1:``port``, everything in ``workdir``.
+
+    With ``auth``, HTTP needs a login (``auth-enabled = true``): an admin user ``admin`` is
+    created at each start, and ``query``/``write`` log in as it; ``create_user`` adds others.
+    """
 
     def __init__(
         self,
@@ -194,6 +196,7 @@ class Influxd(LocalService):
         *,
         rpc_port: int | None = None,
         binary: str | None = None,
+        auth: bool = False,
     ) -> None:
         workdir = workdir.resolve()
         self.config_path = workdir / "influxd.conf"
@@ -212,6 +215,8 @@ class Influxd(LocalService):
         # The backup/restore RPC listener defaults to 8088 and would collide between two
         # instances; it gets its own port, chosen once so that a restart keeps it.
         self.rpc_port = rpc_port if rpc_port is not None else free_port()
+        # Random per instance: only this object can log in as the admin, nothing guesses it.
+        self.admin = Login(influx_users.ADMIN_USER, secrets.token_urlsafe(16)) if auth else None
 
     @property
     def url(self) -> str:
@@ -220,6 +225,31 @@ class Influxd(LocalService):
 
     def _listen_ports(self) -> tuple[int, ...]:
         return (self.port, self.rpc_port)
+
+    def start(self) -> None:
+        """Start and wait until it answers; with auth, then create the admin user.
+
+        InfluxDB takes the first admin without a login; the login is sent anyway, so that a
+        restart (the admin exists, the statement is then a no-op) is accepted too.
+        """
+        super().start()
+        if self.admin is not None:
+            self.query(influx_users.create_admin(self.admin))
+
+    def create_user(self, login: Login, privilege: Privilege, database: str) -> None:
+        """Create ``login`` (as the admin) with ``privilege`` on ``database``."""
+        for statement in influx_users.user_with_privilege(login, privilege, database):
+            self.query(statement)
+
+    def section(self, database: str = "wardwatch", login: Login | None = None) -> InfluxSection:
+        """The collector's ``[influx]`` for this server, logged in as ``login`` (by default
+        the admin when auth is on, nobody otherwise)."""
+        login = login or self.admin
+        if login is None:
+            return InfluxSection(url=self.url, database=database)
+        return InfluxSection(
+            url=self.url, database=database, username=login.user, password=login.password
+        )
 
     def _write_config(self) -> None:
         q = toml_str
@@ -240,6 +270,7 @@ class Influxd(LocalService):
             "\n[http]\n"
             f"  bind-address = {q(f'{HOST}:{self.port}')}\n"
             "  log-enabled = false\n"
+            f"  auth-enabled = {'true' if self.admin else 'false'}\n"
             "\n[continuous_queries]\n"
             "  log-enabled = false\n"
             "\n[logging]\n"
@@ -254,7 +285,7 @@ class Influxd(LocalService):
 
         Raises QueryError if InfluxDB reports an error.
         """
-        client = QueryClient(InfluxSection(url=self.url), database=database)
+        client = QueryClient(self.section(), database=database)
         try:
             return client.execute(statement)
         finally:
@@ -262,7 +293,7 @@ class Influxd(LocalService):
 
     def write(self, database: str, lines: str) -> None:
         """Write line protocol with the collector's v1 writer; raises WriteError."""
-        writer = V1Writer(InfluxSection(url=self.url, database=database))
+        writer = V1Writer(self.section(database))
         try:
             writer.write(lines.splitlines())
         finally:

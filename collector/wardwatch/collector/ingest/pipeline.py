@@ -34,6 +34,7 @@ from wardwatch.collector.ingest.inbox import Door, Inbox
 from wardwatch.collector.ingest.points import (
     Limits,
     dead_letter_point,
+    enrolment_point,
     status_points,
     to_points,
 )
@@ -92,13 +93,16 @@ def decode_stage(
         message = wire.decode(incoming.topic, incoming.payload, max_bytes=max_bytes)
         if isinstance(message, wire.Ack):
             raise wire.WireError("topic", "an ack is not an agent message")
-        admitted = admission.check(message, incoming.received_at, incoming.connected_at)
-        points = to_points(
-            message, incoming.received_at, judge=lifecycle, clock=admitted.clock, limits=limits
-        )
-        if admitted.implied is not None:
-            online, online_clock = admitted.implied
-            points += status_points(online, incoming.received_at, online_clock)
+        if isinstance(message, wire.Enrolment):  # the broker admits only its admin here
+            points = [enrolment_point(message, incoming.received_at)]
+        else:
+            admitted = admission.check(message, incoming.received_at, incoming.connected_at)
+            points = to_points(
+                message, incoming.received_at, judge=lifecycle, clock=admitted.clock, limits=limits
+            )
+            if admitted.implied is not None:
+                online, online_clock = admitted.implied
+                points += status_points(online, incoming.received_at, online_clock)
         lines = encode_all(points)
     except wire.WireError as exc:
         return Entry(incoming, agent, _salvage_id(incoming.payload), rejection=str(exc)), exc.code

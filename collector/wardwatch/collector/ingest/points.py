@@ -20,6 +20,7 @@ from wardwatch.contract.catalogue import (
     AGENT,
     AGENT_TAGS,
     DEAD_LETTER,
+    ENROLMENT,
     HARDWARE,
     HOST,
     LINK,
@@ -245,6 +246,12 @@ def to_points(
     if isinstance(message, wire.Inventory):
         return inventory_points(message, judge, clock)
     return status_points(message, received_at, clock)
+
+
+def enrolment_point(notice: wire.Enrolment, received_at: datetime) -> Point:
+    """The admin's change to an agent's login, at its receipt: the collector's clock, not the
+    admin machine's, orders it against the agent's own points."""
+    return make_point(ENROLMENT, {"agent": notice.agent}, {"state": notice.state}, received_at)
 
 
 def dead_letter_point(agent: str, line: str, reason: str, at: datetime) -> Point:

@@ -18,8 +18,6 @@ from wardwatch.contract import wire
 
 log = logging.getLogger("wardwatch.collector.mqtt")
 
-AGENT_KINDS: tuple[wire.Kind, ...] = ("report", "inventory", "status")
-
 
 @dataclass(frozen=True, slots=True)
 class Incoming:
@@ -85,7 +83,7 @@ class Subscriber:
         # every silent agent at every collector restart.
         topics = [
             (wire.subscription(kind, self.share_group), SubscribeOptions(qos=1, retainHandling=2))
-            for kind in AGENT_KINDS
+            for kind in wire.COLLECTED_KINDS
         ]
         self.conn.client.subscribe(topics)
         log.info("connected to %s, subscribing to %s", self.conn.address.url, topics)
