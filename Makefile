@@ -9,10 +9,12 @@ STAMP := $(VENV)/.installed
 # The real services tests and `make run` start (wardwatch.collector.devstack.services);
 # libfaketime, which gives a test agent a clock 10 years off; dmidecode, the real peer the SMBIOS
 # parser is checked against; nftables, which drops packets at random between test network
-# namespaces, and fping, the real peer the link probes' figures are checked against.
+# namespaces, and fping, the real peer the link probes' figures are checked against; systemd's
+# systemd-analyze, which scores the hardening of the units in deploy/systemd (no running systemd
+# is needed). Mosquitto brings its dynamic security plugin, which `wardwatch broker init` uses.
 DEB_BINARIES := /usr/sbin/mosquitto /usr/bin/influxd /usr/bin/victoria-metrics /usr/bin/faketime \
-	/usr/sbin/dmidecode /usr/sbin/nft /usr/bin/fping
-DEB_PACKAGES := mosquitto influxdb victoria-metrics faketime dmidecode nftables fping
+	/usr/sbin/dmidecode /usr/sbin/nft /usr/bin/fping /usr/bin/systemd-analyze
+DEB_PACKAGES := mosquitto influxdb victoria-metrics faketime dmidecode nftables fping systemd
 MISSING_BINARIES := $(filter-out $(wildcard $(DEB_BINARIES)),$(DEB_BINARIES))
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import ssl
 import subprocess
 import threading
@@ -25,6 +24,7 @@ from typing import Any
 import pytest
 
 from tests.support import programs
+from wardwatch.collector.broker import pki
 from wardwatch.collector.cli import dashboards
 from wardwatch.collector.cli import main as cli
 from wardwatch.collector.devstack.services import free_port
@@ -375,27 +375,21 @@ def test_plain_http_to_another_machine_needs_insecure(config: Path) -> None:
     ]
 
 
-def _self_signed(cert: Path, key: Path) -> None:
-    """A certificate for 127.0.0.1 that is its own CA, made by the openssl command."""
-    if shutil.which("openssl") is None:
-        pytest.fail("openssl is missing: apt-get install openssl", pytrace=False)
-    subprocess.run(
-        [
-            *("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2"),
-            *("-keyout", str(key), "-out", str(cert), "-subj", "/CN=127.0.0.1"),
-            *("-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=60,
-    )
+def _certificate(cert: Path, key: Path, ca: Path) -> None:
+    """A certificate for 127.0.0.1 and its key, and the CA that signed it (the broker's own
+    tooling, ``wardwatch.collector.broker.pki``)."""
+    authority = pki.make_ca("test CA")
+    server = pki.make_server(authority, ["127.0.0.1", "localhost"])
+    cert.write_bytes(server.cert_pem)
+    key.write_bytes(server.key_pem)
+    ca.write_bytes(authority.cert_pem)
 
 
 @pytest.fixture
 def tls_grafana(tmp_path: Path) -> Iterator[FakeGrafana]:
-    """FakeGrafana over TLS, its certificate (its own CA) in ``tmp_path / "grafana.pem"``."""
-    cert, key = tmp_path / "grafana.pem", tmp_path / "grafana.key"
-    _self_signed(cert, key)
+    """FakeGrafana over TLS, the CA of its certificate in ``tmp_path / "grafana.pem"``."""
+    cert, key = tmp_path / "server.pem", tmp_path / "server.key"
+    _certificate(cert, key, tmp_path / "grafana.pem")
     yield from _serve(FakeGrafana(tls=(cert, key)))
 
 
