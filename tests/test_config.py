@@ -12,6 +12,7 @@ import pytest
 from tests.support import programs
 from wardwatch.agent import config as agent_config
 from wardwatch.collector import config as collector_config
+from wardwatch.common.mqtt import Connection
 from wardwatch.common.tomlconfig import ConfigError, load
 from wardwatch.contract import wire
 
@@ -239,3 +240,23 @@ def test_a_relative_ca_file_is_found_beside_the_config(tmp_path: Path) -> None:
     path.write_text('[mqtt]\nca_file = "missing.crt"\n')
     with pytest.raises(ConfigError, match=r"missing\.crt'. no such file"):
         agent_config.load(path)
+
+
+@pytest.mark.unit
+def test_a_plaintext_connection_to_another_machine_is_logged(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Allowed by allow_plaintext, it still says so, once, when the connection is made."""
+    with caplog.at_level("WARNING", logger="wardwatch.mqtt"):
+        for _ in range(2):
+            Connection(
+                url="mqtt://hub.example:1883",
+                client_id="tan-an-pc07",
+                username="tan-an-pc07",
+                password="secret-pw",
+                ca_file="",
+                keepalive_s=30,
+                session_expiry_s=0,
+            )
+    (record,) = [r for r in caplog.records if "plaintext" in r.getMessage()]
+    assert record.getMessage() == "broker mqtt://hub.example:1883: plaintext MQTT over the network"

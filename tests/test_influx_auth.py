@@ -252,7 +252,9 @@ def test_a_wrong_password_gives_the_cli_one_line_and_exit_1(stack: Stack) -> Non
     done = wardwatch("status", "--config", config)
     assert done.returncode == EXIT_FAILED
     assert done.stdout == ""
-    assert done.stderr == "wardwatch status: InfluxDB answered 401: 'authorization failed'\n"
+    assert done.stderr == (
+        f"wardwatch status: InfluxDB answered 401: 'authorization failed': {LOGIN_FIX}\n"
+    )
     assert WRONG not in done.stderr
 
 

@@ -17,6 +17,7 @@ from wardwatch.collector.cli import agents, broker, dashboards, lifecycle, links
 from wardwatch.collector.cli.options import EXIT_CONFIG, EXIT_FAILED, load_config
 from wardwatch.collector.cli.report import Report
 from wardwatch.collector.influx.query import QueryClient, QueryError
+from wardwatch.collector.influx.writer import FIXES
 from wardwatch.collector.simulator import cli as simulate
 
 REPORTS: Final[dict[str, Report[Any]]] = {
@@ -60,7 +61,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         text = REPORTS[args.command].show(client, args)
     except QueryError as exc:
-        print(f"wardwatch {args.command}: {exc}", file=sys.stderr)
+        # A refused login is the reader's to fix; the writer's other fixes are not a reader's.
+        fix = f": {FIXES[401]}" if exc.status == 401 else ""
+        print(f"wardwatch {args.command}: {exc}{fix}", file=sys.stderr)
         return EXIT_FAILED
     finally:
         client.close()

@@ -44,7 +44,7 @@ class Writer(Protocol):
         ...
 
 
-_FIXES: Final = {
+FIXES: Final = {
     401: "check [influx] username and password (v2: token)",
     403: "grant the user ALL (or at least WRITE) on the database, as an InfluxDB admin",
     404: "create it as an InfluxDB admin",
@@ -56,8 +56,8 @@ and ack it, so the batch waits (unacked) for the operator's fix instead."""
 def _http_error(status: int, body: bytes) -> WriteError:
     text = body.decode("utf-8", "replace").strip()[:500]
     message = f"InfluxDB answered {status}: {text}"
-    if status in _FIXES:
-        return WriteError(message, permanent=False, fix=_FIXES[status])
+    if status in FIXES:
+        return WriteError(message, permanent=False, fix=FIXES[status])
     return WriteError(message, permanent=400 <= status < 500)
 
 
@@ -91,7 +91,7 @@ class V1Writer:
                     fix="create the database as an InfluxDB admin, "
                     "or set [influx] create_database = false",
                 ) from exc
-            raise WriteError(str(exc), permanent=False, fix=_FIXES.get(exc.status, "")) from exc
+            raise WriteError(str(exc), permanent=False, fix=FIXES.get(exc.status, "")) from exc
         finally:
             client.close()
 
