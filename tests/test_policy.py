@@ -230,7 +230,7 @@ def test_linux_by_version_standard_and_extended(
 @pytest.mark.parametrize(
     ("name", "version", "build", "edition"),
     [
-        ("Windows", "10", "17763", "ServerStandard"),  # Server 2019 shares the build
+        ("Windows", "10", "18363", "ServerStandard"),  # Server 1909: not a client 1909
         ("Windows", "10", "99999", "Professional"),
         ("Windows", "10", "", "Professional"),
         ("Ubuntu", "23.10", "", ""),

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import ast
+from pathlib import Path
+
+import psutil
 import pytest
 
+import wardwatch.agent
 from tests.support.factories import report
+from wardwatch.agent import osinfo_windows
+from wardwatch.agent.osinfo import OsIdentity
 from wardwatch.agent.osinfo_linux import parse_cpu_model, parse_os_release
 from wardwatch.agent.osinfo_windows import identity_from
-from wardwatch.agent.probes import run_all
+from wardwatch.agent.probes import host, run_all
 from wardwatch.agent.probes.host import HostProbe
 from wardwatch.contract import wire
 
@@ -94,3 +101,44 @@ def test_windows_version_is_decided_by_build(
     # reports major version 10, so only the build number tells them apart.
     identity = identity_from(*version, edition)
     assert (identity.name, identity.version, identity.build) == expected
+
+
+class FakeWindows7Os:
+    """A fake ``native.OS`` for a Windows 7 PC: the host probe's path there, on this machine's
+    psutil (the disk is this machine's, the uptime osinfo_windows' own)."""
+
+    def os_identity(self) -> OsIdentity:
+        return identity_from(6, 1, 7601, "Professional")
+
+    def system_disk(self) -> str:
+        return "/"
+
+    def uptime_s(self) -> float:
+        return osinfo_windows.uptime_s()
+
+
+def test_host_probe_never_asks_for_swap_on_windows(monkeypatch: pytest.MonkeyPatch) -> None:
+    # psutil.swap_memory() raises on Windows 7 (psutil #2681): the Windows path must not call it.
+    def refuse() -> None:
+        raise AssertionError("psutil.swap_memory() called on the Windows path")
+
+    monkeypatch.setattr(psutil, "swap_memory", refuse)
+    monkeypatch.setattr(host, "OS", FakeWindows7Os())
+    facts, errors = run_all([HostProbe()])
+    assert errors == []
+    (facts_host,) = facts
+    assert isinstance(facts_host, wire.HostFacts)
+    assert (facts_host.os_name, facts_host.os_version) == ("Windows Professional", "7")
+
+
+def test_swap_is_read_only_in_linux_modules() -> None:
+    # The agent's per-OS split (wardwatch.agent.native) is where swap may be read: a module
+    # shared by every OS, or a Windows one, must not call psutil.swap_memory().
+    root = Path(wardwatch.agent.__file__).parent
+    callers = [
+        path.relative_to(root).as_posix()
+        for path in root.rglob("*.py")
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.Attribute) and node.attr == "swap_memory"
+    ]
+    assert [c for c in callers if not c.endswith("_linux.py")] == []

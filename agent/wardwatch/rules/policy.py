@@ -3,22 +3,23 @@
 A policy is a TOML data file (``data/policy-<name>.toml`` beside this module ships the defaults;
 a city names its own file). The OS end-of-support table is ``data/os-eol.json``, in
 endoflife.date's data format (MIT). Windows is decided by build number and edition, because
-Windows 11 still calls itself 10 in many APIs.
+Windows 11 still calls itself 10 in many APIs; Windows Server by build number, in a list of its
+own, because it shares builds with Windows 10 and 11 but not their dates.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-import tomllib
 from collections.abc import Collection, Sequence
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Dict, FrozenSet, Literal, Optional, Tuple, Union
 
 import msgspec
 from msgspec import Meta, Struct
 
 from wardwatch.common import tomlconfig
+from wardwatch.common.compat import Annotated, tomllib
 from wardwatch.common.tomlconfig import ConfigError
 from wardwatch.contract.wire import Label
 
@@ -27,14 +28,14 @@ DEFAULT_POLICY = "vn-tt23-2023"
 OS_EOL_FILE = DATA / "os-eol.json"
 
 PolicyName = Annotated[str, Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")]
-Product = Literal["windows", "ubuntu", "debian"]
+Product = Literal["windows", "windows-server", "ubuntu", "debian"]
 
 
 class UsefulLife(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """``[useful_life.<class>]``: how long one device class stays in lifecycle, and why."""
 
     years: Annotated[int, Meta(ge=1, le=50)]
-    rate_pct: Annotated[float, Meta(gt=0, le=100)] | None = None
+    rate_pct: Optional[Annotated[float, Meta(gt=0, le=100)]] = None
     source: Annotated[str, Meta(min_length=1)]
     confirmed: bool = False
 
@@ -45,8 +46,8 @@ class Policy(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     name: PolicyName
     source: Annotated[str, Meta(min_length=1)]
     warning_days: Annotated[int, Meta(ge=0, le=3650)] = 180
-    extended_support: frozenset[Product] = frozenset()
-    useful_life: Annotated[dict[Label, UsefulLife], Meta(min_length=1)]
+    extended_support: FrozenSet[Product] = frozenset()
+    useful_life: Annotated[Dict[Label, UsefulLife], Meta(min_length=1)]
 
     def life(self, device_class: str) -> UsefulLife:
         """The useful life of ``device_class``; KeyError naming the known classes if absent."""
@@ -62,7 +63,8 @@ class Policy(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
 
 def shipped_policies() -> list[str]:
     """Names of the policies shipped with wardwatch."""
-    return sorted(p.name.removeprefix("policy-").removesuffix(".toml") for p in _shipped())
+    # The names between "policy-" and ".toml" (slices: str.removeprefix is 3.9).
+    return sorted(p.name[len("policy-") : -len(".toml")] for p in _shipped())
 
 
 def _shipped() -> list[Path]:
@@ -126,18 +128,21 @@ class EolCycle(Struct, frozen=True, kw_only=True):
 
     cycle: str
     release_label: str = msgspec.field(default="", name="releaseLabel")
-    release_date: dt.date | None = msgspec.field(default=None, name="releaseDate")
+    release_date: Optional[dt.date] = msgspec.field(default=None, name="releaseDate")
     eol: dt.date
-    extended_support: dt.date | bool = msgspec.field(default=False, name="extendedSupport")
+    extended_support: Union[dt.date, bool] = msgspec.field(default=False, name="extendedSupport")
     latest: str = ""
+    link: Optional[str] = None
+    """Where the dates come from (endoflife.date's field; null there for a few rows)."""
 
 
 class OsTable(Struct, frozen=True, kw_only=True):
     """The OS end-of-support table: one list of cycles per product."""
 
-    windows: tuple[EolCycle, ...] = ()
-    ubuntu: tuple[EolCycle, ...] = ()
-    debian: tuple[EolCycle, ...] = ()
+    windows: Tuple[EolCycle, ...] = ()
+    windows_server: Tuple[EolCycle, ...] = msgspec.field(default=(), name="windows-server")
+    ubuntu: Tuple[EolCycle, ...] = ()
+    debian: Tuple[EolCycle, ...] = ()
 
 
 class OsEol(Struct, frozen=True, kw_only=True):
@@ -159,6 +164,9 @@ def load_os_table(path: Path = OS_EOL_FILE) -> OsTable:
         raise ConfigError(f"{path}: {exc} (endoflife.date format expected)") from None
 
 
+# Windows 10/11 Enterprise multi-session's edition ID: a client, though it starts with "Server".
+_MULTI_SESSION = "serverrdsh"
+
 _EDITION_PREFERENCE: dict[str, tuple[str, ...]] = {
     "iot-lts": ("-iot-lts", "-e-lts", "-e", ""),
     "e-lts": ("-e-lts", "-e", ""),
@@ -171,8 +179,8 @@ def edition_family(edition: str) -> str:
     """The endoflife.date edition group of a Windows edition name.
 
     ``w``: Home, Core, Pro and unknown editions (the shortest support, so the safe guess);
-    ``e``: Enterprise, Education; ``e-lts``: Enterprise LTSB/LTSC (``EnterpriseS``);
-    ``iot-lts``: IoT Enterprise LTSC (``IoTEnterpriseS``).
+    ``e``: Enterprise, Education, Enterprise multi-session (``ServerRdsh``); ``e-lts``:
+    Enterprise LTSB/LTSC (``EnterpriseS``); ``iot-lts``: IoT Enterprise LTSC (``IoTEnterpriseS``).
     """
     e = edition.lower().replace(" ", "")
     lts = "enterprises" in e or "ltsc" in e or "ltsb" in e
@@ -180,6 +188,8 @@ def edition_family(edition: str) -> str:
         return "iot-lts"
     if lts:
         return "e-lts"
+    if _MULTI_SESSION in e:
+        return "e"  # Microsoft lists it with Enterprise and Education
     if any(word in e for word in ("home", "core", "pro")):
         return "w"
     if "enterprise" in e or "education" in e:
@@ -195,6 +205,23 @@ def windows_build(build: str) -> int | None:
     return int(parts[0]) if parts and parts[0].isdigit() else None
 
 
+def is_windows_server(name: str, version: str, edition: str) -> bool:
+    """Whether the agent's names for a Windows say Server: the edition ID (``ServerStandard``,
+    ``ServerDatacenter``...), the name or the version (``Server 2019``) says so.
+
+    Enterprise multi-session's edition ID is ``ServerRdsh``, but it is a client.
+    """
+    return "server" in " ".join((name, version, edition)).lower().replace(_MULTI_SESSION, "")
+
+
+_LABELS: dict[Product, str] = {
+    "windows": "Windows",
+    "windows-server": "Windows Server",
+    "ubuntu": "Ubuntu",
+    "debian": "Debian",
+}
+
+
 def os_eol(
     name: str,
     version: str,
@@ -207,15 +234,17 @@ def os_eol(
     """The end of support of an OS as the agent names it; None when the table does not know it.
 
     Windows is matched by build number, then edition (``edition`` or else the ``name``, which the
-    agent writes as ``Windows <edition>``); Windows Server is not in the table. Ubuntu is matched
-    by ``major.minor``, Debian by major version. The extended-support date counts only for
-    products listed in ``extended``.
+    agent writes as ``Windows <edition>``); Windows Server (``is_windows_server``) by build number
+    in its own list. Ubuntu is matched by ``major.minor``, Debian by major version. The
+    extended-support date counts only for products listed in ``extended``.
     """
     lowered = name.lower()
     product: Product
-    if "windows" in lowered:
-        if "server" in (edition + name).lower():
-            return None  # Windows Server shares builds with clients but not their dates
+    if "windows" in lowered and is_windows_server(name, version, edition):
+        # Server shares builds 14393, 17763 and 26100 with clients, not their dates.
+        product = "windows-server"
+        found = _server_cycle(table.windows_server, build)
+    elif "windows" in lowered:
         product = "windows"
         found = _windows_cycle(table.windows, build, edition or name)
     elif "ubuntu" in lowered:
@@ -228,7 +257,7 @@ def os_eol(
         return None
     if found is None:
         return None
-    label = f"{product.capitalize()} {found.release_label or found.cycle}"
+    label = f"{_LABELS[product]} {found.release_label or found.cycle}"
     ext = found.extended_support
     if product in extended and isinstance(ext, dt.date) and ext > found.eol:
         return OsEol(eol=ext, label=f"{label} (extended support)", extended=True)
@@ -237,6 +266,13 @@ def os_eol(
 
 def _by_cycle(cycles: Sequence[EolCycle], cycle: str) -> EolCycle | None:
     return next((c for c in cycles if c.cycle == cycle), None)
+
+
+def _server_cycle(cycles: Sequence[EolCycle], build: str) -> EolCycle | None:
+    number = windows_build(build)
+    if number is None:
+        return None
+    return next((c for c in cycles if windows_build(c.latest) == number), None)
 
 
 def _windows_cycle(cycles: Sequence[EolCycle], build: str, edition: str) -> EolCycle | None:

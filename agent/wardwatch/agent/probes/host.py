@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import socket
 import time
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 
 import psutil
 
@@ -35,6 +35,8 @@ class HostProbe:
         # Boot time on this machine's own wall clock, consistent with its other timestamps
         # (the collector corrects them together when that clock is off).
         boot = time.time() - uptime
+        # No swap figure: psutil.swap_memory() raises on Windows 7 (psutil #2681). Were one
+        # wanted, it belongs behind native.OS, read by osinfo_linux only.
         memory = psutil.virtual_memory()
         disk = psutil.disk_usage(self._disk)
         return [
@@ -43,7 +45,7 @@ class HostProbe:
                 os_name=self._os.name,
                 os_version=self._os.version,
                 os_build=self._os.build,
-                boot_time=datetime.fromtimestamp(round(boot), UTC),
+                boot_time=datetime.fromtimestamp(round(boot), timezone.utc),
                 uptime_s=round(uptime, 3),
                 cpu_pct=psutil.cpu_percent(interval=None),
                 cpu_count=psutil.cpu_count() or 1,
