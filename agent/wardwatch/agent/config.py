@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import socket
 from pathlib import Path
-from typing import Annotated
+from typing import Dict, List
 
 import msgspec
 from msgspec import Meta, Struct
 
 from wardwatch.agent import native
 from wardwatch.common import tomlconfig
+from wardwatch.common.compat import Annotated
 from wardwatch.common.mqtt import BrokerLogin, MqttUrl
 from wardwatch.contract import wire
 from wardwatch.contract.wire import AgentIdOrEmpty, Label, Port, TargetKind, Text
@@ -75,7 +76,7 @@ class TargetSection(Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tru
     name: Label
     host: Annotated[str, Meta(min_length=1, max_length=253, pattern=r"^[^\s/]+$")]
     kind: TargetKind = "internet"
-    ports: list[Port] = msgspec.field(default_factory=list)
+    ports: List[Port] = msgspec.field(default_factory=list)
     """vc-endpoint: the ports to check (default 1720, 5060, 5061, 443); dns: the server's port
     (default 53); others: the TCP port of the fallback when ICMP is not allowed (default 443)."""
     url: Text = ""
@@ -89,8 +90,8 @@ class AgentConfig(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True)
     mqtt: MqttSection = msgspec.field(default_factory=MqttSection)
     outbox: OutboxSection = msgspec.field(default_factory=OutboxSection)
     links: LinksSection = msgspec.field(default_factory=LinksSection)
-    target: list[TargetSection] = msgspec.field(default_factory=list)
-    thresholds: dict[TargetKind, Thresholds] = msgspec.field(default_factory=dict)
+    target: List[TargetSection] = msgspec.field(default_factory=list)
+    thresholds: Dict[TargetKind, Thresholds] = msgspec.field(default_factory=dict)
     """Per target kind, the quality limits of ``wardwatch-agent probe`` (keep them equal to
     the collector's)."""
 

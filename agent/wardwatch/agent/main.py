@@ -123,6 +123,9 @@ def _run(cfg: config.AgentConfig, *, once: bool, deadline_s: float | None) -> in
     stop = threading.Event()
     startup.stop_on_signals(stop)
     agent.run_forever(stop)
+    # No round may start while the interpreter shuts down: its thread pool would refuse the
+    # round's work ("cannot schedule new futures after interpreter shutdown") with a traceback.
+    links.stop()
     return 0
 
 

@@ -7,7 +7,7 @@ import platform
 import shlex
 import shutil
 import time
-from datetime import UTC, date, datetime
+from datetime import date, datetime, timezone
 from pathlib import Path
 
 from wardwatch.agent.osinfo import OsIdentity
@@ -78,7 +78,7 @@ def installed_on(markers: tuple[Path, ...] = INSTALL_MARKERS) -> date | None:
             times.append(marker.stat().st_mtime)
         except OSError:
             continue
-    return datetime.fromtimestamp(min(times), UTC).date() if times else None
+    return datetime.fromtimestamp(min(times), timezone.utc).date() if times else None
 
 
 def state_dir() -> Path:

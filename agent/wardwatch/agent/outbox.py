@@ -28,6 +28,7 @@ from typing import Final, Literal, NamedTuple
 
 import msgspec
 
+from wardwatch.common.compat import sqlite_errorcode
 from wardwatch.contract import wire
 
 # Publishing at most this many messages per flush keeps paho's in-flight window (and its
@@ -122,7 +123,7 @@ class Outbox:
             try:
                 self._db = self._open()
             except sqlite3.DatabaseError as exc:
-                if exc.sqlite_errorcode & 0xFF not in _CORRUPT:
+                if (sqlite_errorcode(exc) or 0) & 0xFF not in _CORRUPT:
                     raise
                 self._move_aside(exc)
                 self._db = self._open()

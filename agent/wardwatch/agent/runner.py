@@ -6,9 +6,9 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import date
-from typing import Any, Literal
+from typing import Any, Callable, Literal, Union
 
 import paho.mqtt.client as paho
 
@@ -36,7 +36,8 @@ NEVER_ACCEPTED = frozenset({0x90, 0x95, 0x99})
 TICK_S = 1.0
 
 
-Committed = wire.Report | wire.Inventory
+# Aliases are built at import: typing's spelling, which 3.8 can build (wardwatch.common.compat).
+Committed = Union[wire.Report, wire.Inventory]
 """A message the outbox holds until the collector acks it."""
 SettledHook = Callable[[wire.Ack, int], None]
 """Told of each ack and how many of this agent's messages it settled."""

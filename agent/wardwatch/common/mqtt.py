@@ -7,10 +7,9 @@ import socket
 import ssl
 import threading
 import urllib.parse
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from pathlib import Path
-from types import MappingProxyType
-from typing import Annotated, Any, Final
+from typing import Any, Final
 
 import paho.mqtt.client as paho
 from msgspec import Meta, Struct
@@ -19,6 +18,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
+from wardwatch.common.compat import Annotated
 from wardwatch.common.throttle import Throttle
 
 log = logging.getLogger("wardwatch.mqtt")
@@ -39,6 +39,7 @@ _failures = Throttle(log, every_s=FAILURE_LOG_EVERY_S)
 # few lines a minute, not a thousand.
 
 _PACKET_TOO_LARGE: Final = 0x95
+_TOO_LARGE_NAME: Final = "Packet too large"
 
 
 def _read_packet_too_large_pubacks() -> None:
@@ -48,13 +49,24 @@ def _read_packet_too_large_pubacks() -> None:
     MQTT 5 does not list for PUBACK; paho then calls the packet malformed, drops the connection
     and, at the reconnect, sends the same message again, for ever (measured: 1,087 times in
     45 s). Read as a refusal, it reaches ``on_publish`` like any other, and paho forgets the
-    message. Only this code of this packet is added to paho's table, once per process.
+    message. paho reads a PUBACK's code through ``__getName__`` then ``getId``: both learn this
+    one code of this one packet, once per process. (paho 2.1, the last for CPython 3.8, builds
+    its table in each instance; 2.2 has it on the class: patching the lookups serves both.)
     """
-    names = dict(ReasonCode.names)
-    packets = names[_PACKET_TOO_LARGE]["Packet too large"]
-    if PacketTypes.PUBACK not in packets:
-        names[_PACKET_TOO_LARGE] = {"Packet too large": [*packets, PacketTypes.PUBACK]}
-        ReasonCode.names = MappingProxyType(names)
+    name_of, id_of = ReasonCode.__getName__, ReasonCode.getId
+
+    def get_name(code: ReasonCode, packet_type: int, identifier: int) -> str:
+        if packet_type == PacketTypes.PUBACK and identifier == _PACKET_TOO_LARGE:
+            return _TOO_LARGE_NAME
+        return str(name_of(code, packet_type, identifier))
+
+    def get_id(code: ReasonCode, name: str) -> int:
+        if code.packetType == PacketTypes.PUBACK and name == _TOO_LARGE_NAME:
+            return _PACKET_TOO_LARGE
+        return int(id_of(code, name))
+
+    ReasonCode.__getName__ = get_name  # type: ignore[method-assign,assignment]
+    ReasonCode.getId = get_id  # type: ignore[method-assign,assignment]
 
 
 _read_packet_too_large_pubacks()  # once, at import: every client of the process reads it
@@ -287,7 +299,7 @@ def _tls_verdict(exc: ssl.SSLCertVerificationError, address: BrokerAddress, ca_f
         )
     if code in (_EXPIRED, _NOT_YET_VALID):
         state = "has expired" if code == _EXPIRED else "is not valid yet"
-        now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+        now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
         return (
             f"the broker's TLS certificate {state}: renew it on the broker, or set this "
             f"machine's clock if it is wrong (it says {now})"

@@ -9,11 +9,14 @@ import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Final, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, Final, TypeVar
 
 import msgspec
 
 from wardwatch.common.tomlconfig import ConfigError
+
+if TYPE_CHECKING:  # 3.10's; for the type checker only, as annotations are never evaluated
+    from typing import TypeAlias
 
 T = TypeVar("T")
 

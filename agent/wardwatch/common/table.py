@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from wardwatch.common.compat import zip_strict
+
 
 def columns(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
     """The header and each row as one line, cells two spaces apart, trailing spaces cut."""
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
     return [
-        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        "  ".join(cell.ljust(width) for cell, width in zip_strict(row, widths)).rstrip()
         for row in [header, *rows]
     ]
 

@@ -10,13 +10,13 @@ from __future__ import annotations
 import json
 import os
 import re
-import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
 import msgspec
 
+from wardwatch.common.compat import tomllib
 from wardwatch.common.mqtt import MQTT_URL_PATTERN
 from wardwatch.contract.wire import PATTERN_HINTS, explain
 

@@ -13,13 +13,21 @@ and their codec, so that neither end can import half of it.
 from __future__ import annotations
 
 import re
+import sys
 import uuid
 from collections.abc import Mapping
-from datetime import UTC, date, datetime
-from typing import Annotated, Final, Literal
+from datetime import date, datetime, timezone
+from typing import Final, List, Literal, Optional, Union
 
 import msgspec
 from msgspec import Meta, Struct
+
+# The agent runs this module on CPython 3.8 too (wardwatch.common.compat says why and how; the
+# contract imports no other room, so it chooses Annotated itself).
+if sys.version_info >= (3, 9):
+    from typing import Annotated
+else:  # msgspec reads typing_extensions' Annotated; a dependency on 3.8 only (pyproject.toml)
+    from typing_extensions import Annotated
 
 SCHEMA_VERSION: Final = 1
 """Bumped only on a breaking change; the collector refuses messages of another version."""
@@ -120,7 +128,7 @@ def hostname_id(hostname: str) -> str:
 
 def now() -> datetime:
     """The current time, timezone-aware in UTC, as every message carries it."""
-    return datetime.now(UTC)
+    return datetime.now(timezone.utc)
 
 
 def new_message_id() -> str:
@@ -178,7 +186,7 @@ class MachineFacts(Struct, frozen=True, kw_only=True, tag="machine", tag_field="
     os_edition: Text = ""
     """Windows edition as the OS names it (``Professional``, ``EnterpriseS``...); decides
     the end of support together with the build."""
-    os_installed: date | None = None
+    os_installed: Optional[date] = None
     """When the OS was installed (a feature update or reinstall moves it forward)."""
     manufacturer: Text = ""
     model: Text = ""
@@ -186,15 +194,15 @@ class MachineFacts(Struct, frozen=True, kw_only=True, tag="machine", tag_field="
     chassis: Text = ""
     bios_vendor: Text = ""
     bios_version: Text = ""
-    bios_date: date | None = None
+    bios_date: Optional[date] = None
     hypervisor: Text = ""
     """The hypervisor of a virtual machine (``VMware``, ``QEMU/KVM``...); "" for hardware."""
     cpu: Text
     """The processor's model name (SMBIOS, else the OS's)."""
     cpu_count: Annotated[int, Meta(ge=1)]
     memory_mb: NonNegative
-    disks: Annotated[list[Disk], Meta(max_length=MAX_DISKS)] = msgspec.field(default_factory=list)
-    first_seen: date | None = None
+    disks: Annotated[List[Disk], Meta(max_length=MAX_DISKS)] = msgspec.field(default_factory=list)
+    first_seen: Optional[date] = None
     """When the agent first ran on this machine (its state directory's first day)."""
 
 
@@ -211,7 +219,7 @@ class PortCheck(Struct, frozen=True, kw_only=True):
 
     port: Port
     open: bool
-    connect_ms: Millis | None = None
+    connect_ms: Optional[Millis] = None
     error: Text = ""
     """``refused`` (the host answered: closed), ``timeout`` (filtered or down), or the OS error."""
 
@@ -232,20 +240,20 @@ class LinkFacts(Struct, frozen=True, kw_only=True, tag="link", tag_field="kind")
     sent: Annotated[int, Meta(ge=0)]
     received: Annotated[int, Meta(ge=0)]
     loss_pct: Percent
-    rtt_min_ms: Millis | None = None
-    rtt_avg_ms: Millis | None = None
-    rtt_median_ms: Millis | None = None
-    rtt_max_ms: Millis | None = None
-    jitter_ms: Millis | None = None
-    http_status: Annotated[int, Meta(ge=100, le=599)] | None = None
-    ports: Annotated[list[PortCheck], Meta(max_length=MAX_PORTS)] = msgspec.field(
+    rtt_min_ms: Optional[Millis] = None
+    rtt_avg_ms: Optional[Millis] = None
+    rtt_median_ms: Optional[Millis] = None
+    rtt_max_ms: Optional[Millis] = None
+    jitter_ms: Optional[Millis] = None
+    http_status: Optional[Annotated[int, Meta(ge=100, le=599)]] = None
+    ports: Annotated[List[PortCheck], Meta(max_length=MAX_PORTS)] = msgspec.field(
         default_factory=list
     )
     """For a ``vc-endpoint``: each of its ports (H.323 1720, SIP 5060/5061, HTTPS 443)."""
     error: Text = ""
 
 
-Fact = HostFacts | MachineFacts | LinkFacts
+Fact = Union[HostFacts, MachineFacts, LinkFacts]
 """One probe result, tagged by ``kind``. Later probes join this union."""
 
 
@@ -283,8 +291,8 @@ class Report(Measured, frozen=True, kw_only=True, tag="report", tag_field="type"
     outbox_dropped: Annotated[int, Meta(ge=0)] = 0
     """Messages the outbox has ever dropped: at its size or age bound, or undeliverable
     (larger than the broker or the collector takes, or refused by the broker)."""
-    facts: Annotated[list[Fact], Meta(max_length=MAX_FACTS)] = msgspec.field(default_factory=list)
-    errors: Annotated[list[ProbeError], Meta(max_length=MAX_FACTS)] = msgspec.field(
+    facts: Annotated[List[Fact], Meta(max_length=MAX_FACTS)] = msgspec.field(default_factory=list)
+    errors: Annotated[List[ProbeError], Meta(max_length=MAX_FACTS)] = msgspec.field(
         default_factory=list
     )
 
@@ -294,7 +302,7 @@ class Inventory(Measured, frozen=True, kw_only=True, tag="inventory", tag_field=
     which grow every hour and travel in every report's machine fact)."""
 
     machine: MachineFacts
-    missing: Annotated[list[Text], Meta(max_length=MAX_FACTS)] = msgspec.field(default_factory=list)
+    missing: Annotated[List[Text], Meta(max_length=MAX_FACTS)] = msgspec.field(default_factory=list)
     """What could not be read (a truncated SMBIOS table, no smartctl...), for the operator."""
 
 
@@ -325,8 +333,8 @@ class Ack(Struct, frozen=True, kw_only=True, tag="ack", tag_field="type"):
 
     v: Literal[1] = SCHEMA_VERSION
     agent: AgentId
-    stored: list[MessageId] = msgspec.field(default_factory=list)
-    rejected: list[Rejection] = msgspec.field(default_factory=list)
+    stored: List[MessageId] = msgspec.field(default_factory=list)
+    rejected: List[Rejection] = msgspec.field(default_factory=list)
 
 
 class Enrolment(Struct, frozen=True, kw_only=True, tag="enrolment", tag_field="type"):
@@ -344,8 +352,8 @@ class Enrolment(Struct, frozen=True, kw_only=True, tag="enrolment", tag_field="t
     sent_at: Timestamp
 
 
-AgentMessage = Report | Inventory | Status
-Message = Report | Inventory | Status | Ack | Enrolment
+AgentMessage = Union[Report, Inventory, Status]
+Message = Union[Report, Inventory, Status, Ack, Enrolment]
 
 
 def topic(agent: str, kind: Kind) -> str:

@@ -42,7 +42,7 @@ With no evidence at all there is no estimate (None).
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from typing import Final, Literal
+from typing import Final, Literal, Optional, Tuple
 
 from msgspec import Struct
 
@@ -66,18 +66,18 @@ _DAYS_PER_YEAR: Final = 365.25
 class AgeEvidence(Struct, frozen=True, kw_only=True):
     """Everything known about a machine's age; every item optional."""
 
-    purchase_date: date | None = None
+    purchase_date: Optional[date] = None
     """From the city's asset register (the collector matches it by serial or hostname)."""
-    bios_date: date | None = None
+    bios_date: Optional[date] = None
     """``Smbios.bios_date``."""
     virtual: bool = False
     """A VM: its BIOS date is the hypervisor's, not the hardware's."""
-    power_on_hours: int | None = None
+    power_on_hours: Optional[int] = None
     """The largest power-on hours of the machine's disks (the oldest disk)."""
-    cpu: CpuLaunch | None = None
-    os_installed: date | None = None
+    cpu: Optional[CpuLaunch] = None
+    os_installed: Optional[date] = None
     """When the OS was installed."""
-    first_seen: date | None = None
+    first_seen: Optional[date] = None
     """When wardwatch first saw the machine."""
 
 
@@ -144,9 +144,10 @@ def _disk_bound(evidence: AgeEvidence, now: datetime, notes: list[str]) -> date 
     return (now - timedelta(hours=hours)).date()
 
 
-Found = tuple[date, Source, Confidence, str]
+# Aliases are built at import: typing's spelling, which 3.8 can build (wardwatch.common.compat).
+Found = Tuple[date, Source, Confidence, str]
 """What one rule concluded: since, source, confidence, and why."""
-Dated = tuple[date, Source, str]
+Dated = Tuple[date, Source, str]
 """A date a piece of evidence gives, its source, and how to say it."""
 
 

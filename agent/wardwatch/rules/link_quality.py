@@ -15,9 +15,11 @@ A round with no reply at all is ``bad`` (100 % loss).
 
 from __future__ import annotations
 
-from typing import Annotated, Final, Literal, Protocol
+from typing import Final, Literal, Protocol
 
 from msgspec import Meta, Struct
+
+from wardwatch.common.compat import Annotated
 
 State = Literal["good", "degraded", "bad"]
 RANK: Final[dict[State, int]] = {"good": 0, "degraded": 1, "bad": 2}

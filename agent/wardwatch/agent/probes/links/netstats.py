@@ -11,9 +11,9 @@ replies around it are consecutive.
 
 from __future__ import annotations
 
-import itertools
 import statistics
 from collections.abc import Sequence
+from typing import Optional
 
 from msgspec import Struct
 
@@ -24,11 +24,11 @@ class RoundStats(Struct, frozen=True, kw_only=True):
     sent: int
     received: int
     loss_pct: float
-    rtt_min_ms: float | None = None
-    rtt_avg_ms: float | None = None
-    rtt_median_ms: float | None = None
-    rtt_max_ms: float | None = None
-    jitter_ms: float | None = None
+    rtt_min_ms: Optional[float] = None
+    rtt_avg_ms: Optional[float] = None
+    rtt_median_ms: Optional[float] = None
+    rtt_max_ms: Optional[float] = None
+    jitter_ms: Optional[float] = None
     """None with fewer than two replies: one sample has no variation to speak of."""
 
 
@@ -44,8 +44,9 @@ def summarize(rtts_ms: Sequence[float | None]) -> RoundStats:
     loss = round(100.0 * (sent - len(got)) / sent, 3)
     if not got:
         return RoundStats(sent=sent, received=0, loss_pct=loss)
+    # Consecutive pairs: zip with itself shifted by one (itertools.pairwise is 3.10).
     jitter = (
-        round(sum(abs(b - a) for a, b in itertools.pairwise(got)) / (len(got) - 1), 3)
+        round(sum(abs(b - a) for a, b in zip(got, got[1:])) / (len(got) - 1), 3)
         if len(got) > 1
         else None
     )

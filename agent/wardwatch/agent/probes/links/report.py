@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Dict, Optional
 
 import msgspec
 from msgspec import Struct
@@ -24,13 +25,13 @@ class Graded(Struct, frozen=True, kw_only=True):
     sent: int
     received: int
     loss_pct: float
-    rtt_min_ms: float | None
-    rtt_avg_ms: float | None
-    rtt_median_ms: float | None
-    rtt_max_ms: float | None
-    jitter_ms: float | None
-    http_status: int | None = None
-    ports: dict[int, bool] | None = None
+    rtt_min_ms: Optional[float]
+    rtt_avg_ms: Optional[float]
+    rtt_median_ms: Optional[float]
+    rtt_max_ms: Optional[float]
+    jitter_ms: Optional[float]
+    http_status: Optional[int] = None
+    ports: Optional[Dict[int, bool]] = None
     error: str = ""
 
 

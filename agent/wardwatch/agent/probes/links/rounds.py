@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import Final
 
 import msgspec
@@ -20,6 +20,7 @@ import msgspec
 from wardwatch.agent import native
 from wardwatch.agent.config import LinksSection, TargetSection
 from wardwatch.agent.probes.links import dns, http, netstats, tcp
+from wardwatch.common.compat import zip_strict
 from wardwatch.contract.wire import LinkFacts, PortCheck, ProbeMethod, TargetKind, one_line
 
 VC_PORTS: Final = (1720, 5060, 5061, 443)
@@ -89,7 +90,7 @@ def _facts(
         address=address,
         method=method,
         error=one_line(error),
-        **msgspec.structs.asdict(stats) | extra,
+        **{**msgspec.structs.asdict(stats), **extra},  # dict | dict is 3.9
     )
 
 
@@ -145,11 +146,12 @@ def run_round(
     if not targets:
         return []
     pool = ThreadPoolExecutor(min(MAX_PARALLEL, len(targets)), thread_name_prefix="link")
+    futures: list[Future[LinkFacts]] = []
     try:
-        futures = [pool.submit(measure_one, t, settings) for t in targets]
+        futures += [pool.submit(measure_one, t, settings) for t in targets]
         wait(futures, timeout=settings.deadline_s)
         results = []
-        for target, future in zip(targets, futures, strict=True):
+        for target, future in zip_strict(targets, futures):
             if future.done() and future.exception() is None:
                 results.append(future.result())
             elif future.done():
@@ -160,4 +162,8 @@ def run_round(
         return results
     finally:
         # Never wait for a stuck target (a DNS lookup that hangs): its thread ends on its own.
-        pool.shutdown(wait=False, cancel_futures=True)
+        # A target not started yet never starts: cancelled by hand, as shutdown's
+        # cancel_futures=True (3.9) would.
+        for future in futures:
+            future.cancel()
+        pool.shutdown(wait=False)

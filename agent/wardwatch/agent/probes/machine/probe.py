@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
-from typing import Final
+from typing import Final, List
 
 import msgspec
 import psutil
@@ -31,7 +31,7 @@ class Reading(Struct, frozen=True, kw_only=True):
     """The machine's facts, and what could not be read."""
 
     facts: wire.MachineFacts
-    missing: list[str]
+    missing: List[str]
 
 
 def _text(value: str) -> str:

@@ -14,7 +14,7 @@ for every protocol that reports it, and, for NVMe, also
 from __future__ import annotations
 
 import subprocess
-from typing import Any, Final
+from typing import Any, Final, List, Optional
 
 import msgspec
 from msgspec import Struct
@@ -32,7 +32,7 @@ MAX_OUTPUT_BYTES: Final = 1024 * 1024
 class DiskReading(Struct, frozen=True, kw_only=True):
     """The result of parsing one ``smartctl --json -a`` output: a disk, or why there is none."""
 
-    disk: Disk | None = None
+    disk: Optional[Disk] = None
     problem: str = ""
 
 
@@ -47,8 +47,8 @@ class ScannedDevice(Struct, frozen=True, kw_only=True):
 class SmartScan(Struct, frozen=True, kw_only=True):
     """Every disk smartctl could read, and what went wrong with the others."""
 
-    disks: list[Disk] = msgspec.field(default_factory=list)
-    problems: list[str] = msgspec.field(default_factory=list)
+    disks: List[Disk] = msgspec.field(default_factory=list)
+    problems: List[str] = msgspec.field(default_factory=list)
 
 
 def _load(text: str | bytes) -> dict[str, Any] | str:

@@ -17,7 +17,7 @@ import struct
 import uuid as uuidlib
 from datetime import date
 from pathlib import Path
-from typing import Final
+from typing import Final, List, Optional
 
 import msgspec
 from msgspec import Struct
@@ -33,18 +33,18 @@ class Cpu(Struct, frozen=True, kw_only=True):
     socket: str
     manufacturer: str
     version: str
-    max_speed_mhz: int | None
-    current_speed_mhz: int | None
-    cores: int | None
-    threads: int | None
+    max_speed_mhz: Optional[int]
+    current_speed_mhz: Optional[int]
+    cores: Optional[int]
+    threads: Optional[int]
 
 
 class MemoryDevice(Struct, frozen=True, kw_only=True):
     """One memory slot (SMBIOS type 17); ``size_mb`` 0 is an empty slot, None unknown."""
 
     locator: str
-    size_mb: int | None
-    speed_mts: int | None
+    size_mb: Optional[int]
+    speed_mts: Optional[int]
     type: str
     manufacturer: str
     part_number: str
@@ -57,7 +57,7 @@ class Smbios(Struct, frozen=True, kw_only=True):
     bios_vendor: str = ""
     bios_version: str = ""
     bios_date_raw: str = ""
-    bios_date: date | None = None
+    bios_date: Optional[date] = None
     manufacturer: str = ""
     product: str = ""
     serial: str = ""
@@ -65,12 +65,12 @@ class Smbios(Struct, frozen=True, kw_only=True):
     uuid: str = ""
     baseboard_manufacturer: str = ""
     baseboard_product: str = ""
-    chassis_type_code: int | None = None
+    chassis_type_code: Optional[int] = None
     chassis_type: str = ""
-    cpus: list[Cpu] = msgspec.field(default_factory=list)
-    memory: list[MemoryDevice] = msgspec.field(default_factory=list)
+    cpus: List[Cpu] = msgspec.field(default_factory=list)
+    memory: List[MemoryDevice] = msgspec.field(default_factory=list)
     memory_mb: int = 0
-    missing: list[str] = msgspec.field(default_factory=list)
+    missing: List[str] = msgspec.field(default_factory=list)
 
 
 class EntryPoint(Struct, frozen=True, kw_only=True):
@@ -80,9 +80,9 @@ class EntryPoint(Struct, frozen=True, kw_only=True):
     table_address: int
     table_length: int
     """Exact length for 2.x; for 3.x the maximum size, the table may end earlier."""
-    structure_count: int | None
+    structure_count: Optional[int]
     """How many structures a 2.x table holds; None for 3.x, which only has a maximum size."""
-    problems: list[str] = msgspec.field(default_factory=list)
+    problems: List[str] = msgspec.field(default_factory=list)
 
 
 def _checksum_ok(data: bytes) -> bool:
