@@ -12,9 +12,13 @@ STAMP := $(VENV)/.installed
 # namespaces, and fping, the real peer the link probes' figures are checked against; systemd's
 # systemd-analyze, which scores the hardening of the units in deploy/systemd (no running systemd
 # is needed). Mosquitto brings its dynamic security plugin, which `wardwatch broker init` uses.
+# wixl and msitools build the agent's Windows installers (`make windows`, deploy/windows), and
+# Wine runs them in the wine tier; osslsigncode signs them when asked.
 DEB_BINARIES := /usr/sbin/mosquitto /usr/bin/influxd /usr/bin/victoria-metrics /usr/bin/faketime \
-	/usr/sbin/dmidecode /usr/sbin/nft /usr/bin/fping /usr/bin/systemd-analyze
-DEB_PACKAGES := mosquitto influxdb victoria-metrics faketime dmidecode nftables fping systemd
+	/usr/sbin/dmidecode /usr/sbin/nft /usr/bin/fping /usr/bin/systemd-analyze /usr/bin/wixl \
+	/usr/bin/msiinfo /usr/bin/wine /usr/bin/osslsigncode
+DEB_PACKAGES := mosquitto influxdb victoria-metrics faketime dmidecode nftables fping systemd \
+	wixl msitools wine wine64 osslsigncode
 MISSING_BINARIES := $(filter-out $(wildcard $(DEB_BINARIES)),$(DEB_BINARIES))
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
@@ -23,7 +27,15 @@ PYTEST_ARGS ?=
 # e.g. make run RUN_ARGS='--mqtt-port 11884 --interval-s 5'
 RUN_ARGS ?=
 
-.PHONY: venv deps test test-fast run bench lint fmt schema clean
+.PHONY: venv deps test test-fast run bench lint fmt schema clean windows
+
+# windows: the agent's MSIs in dist/ (deploy/windows/build_msi.py), from pinned inputs; the same
+# bytes at every build. make windows SIGN_CERT=cert.pem SIGN_KEY=key.pem signs them.
+SIGN_CERT ?=
+SIGN_KEY ?=
+windows: deps venv
+	$(BIN)/python deploy/windows/build_msi.py \
+		$(if $(SIGN_CERT),--sign-cert $(SIGN_CERT) --sign-key $(SIGN_KEY))
 
 # venv: create .venv and install wardwatch editable with its test tools.
 venv: $(STAMP)
@@ -42,7 +54,8 @@ $(STAMP): pyproject.toml | $(BIN)/python
 deps:
 ifneq ($(MISSING_BINARIES),)
 	$(SUDO) apt-get update
-	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y $(DEB_PACKAGES)
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+		$(DEB_PACKAGES)
 else
 	@echo "deps: $(DEB_PACKAGES) are installed"
 endif
@@ -87,5 +100,5 @@ schema: venv
 
 # clean: local run data and tool caches (keeps .venv).
 clean:
-	rm -rf .run build .pytest_cache .mypy_cache .ruff_cache .hypothesis *.egg-info
+	rm -rf .run build dist .pytest_cache .mypy_cache .ruff_cache .hypothesis *.egg-info
 	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +

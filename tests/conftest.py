@@ -33,7 +33,7 @@ from wardwatch.collector.ingest.pipeline import Collector
 
 S = TypeVar("S", bound=LocalService)
 
-TIERS = ("unit", "services", "process", "netns")
+TIERS = ("unit", "services", "process", "netns", "wine")
 SERVICE_FIXTURES = {"mosquitto", "influxd", "influx_db", "victoria", "reader", "collector"}
 
 

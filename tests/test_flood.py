@@ -410,8 +410,8 @@ def flood_among_agents(
 @pytest.mark.services
 @pytest.mark.parametrize(
     ("qos", "seconds", "per_second"),
-    [(0, 20, QOS0_PER_SECOND), (1, 60, 0.0)],
-    ids=["qos0-20s-330mbps", "qos1-60s"],
+    [(0, 12, QOS0_PER_SECOND), (1, 30, 0.0)],
+    ids=["qos0-12s-330mbps", "qos1-30s"],
 )
 def test_one_agent_flooding_delays_no_other_and_memory_stays_bounded(
     tmp_path: Path,
