@@ -285,12 +285,20 @@ class Agent:
 
 
 def start_collector(
-    workdir: Path, url: str, influx: Influxd, database: str, extra: str = ""
+    workdir: Path,
+    url: str,
+    influx: Influxd,
+    database: str,
+    extra: str = "",
+    *,
+    anonymous: bool = False,
 ) -> ManagedProcess:
-    """``wardwatch-collector`` with its login and ``extra`` TOML, subscribed."""
+    """``wardwatch-collector`` with its login (none on an ``anonymous`` broker) and ``extra``
+    TOML, subscribed."""
     config = workdir / "collector.toml"
+    login = "" if anonymous else f'username = "{COLLECTOR}"\npassword = "{secret(COLLECTOR)}"\n'
     config.write_text(
-        f'[mqtt]\nurl = "{url}"\nusername = "{COLLECTOR}"\npassword = "{secret(COLLECTOR)}"\n'
+        f'[mqtt]\nurl = "{url}"\n{login}'
         f'[influx]\nurl = "{influx.url}"\ndatabase = "{database}"\n[batch]\nmax_delay_s = 0.5\n'
         f"{extra}"
     )
@@ -471,7 +479,9 @@ def test_the_inbox_bounds_the_collector_when_the_broker_does_not(
     reports = [largest_report(f"big{n}", T0 + timedelta(seconds=n)) for n in range(400)]
     query = f'SELECT COUNT("uptime_s") FROM "host" WHERE "agent" = {quote_string(FLOODER)}'
     with Mosquitto(tmp_path / "mqtt", free_port(), extra_conf="max_inflight_messages 0") as broker:
-        collector = start_collector(tmp_path, broker.url, influxd, reader.database, extra)
+        collector = start_collector(
+            tmp_path, broker.url, influxd, reader.database, extra, anonymous=True
+        )
         peaks = Peaks({"collector": rss(collector.pid)})
         raw = RawClient(broker.url)
         for payload in reports:
