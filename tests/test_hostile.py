@@ -33,7 +33,7 @@ pytestmark = [pytest.mark.process, pytest.mark.services]
 
 ATTACKER = hostile.AGENT
 HONEST = identity(agent="ea-tu-pc01", site="ea-tu")
-KINDS: tuple[wire.Kind, ...] = ("report", "inventory", "status")
+KINDS = wire.AGENT_KINDS
 _ids = itertools.count()
 
 

@@ -84,20 +84,25 @@ def systemd_analyze() -> str:
     return found
 
 
-# -- process tier: systemd's own verdict --------------------------------------------------
-
-
-@pytest.mark.process
-@pytest.mark.parametrize("unit", [AGENT, COLLECTOR], ids=lambda unit: unit.stem)
-def test_exposure_is_within_the_bound(unit: Path) -> None:
-    result = subprocess.run(
-        [systemd_analyze(), "security", "--offline=yes", "--no-pager", str(unit)],
+def analyze(*args: str) -> subprocess.CompletedProcess[str]:
+    """``systemd-analyze ARGS``, its output captured as text."""
+    return subprocess.run(
+        [systemd_analyze(), *args],
         capture_output=True,
         encoding="utf-8",
         errors="replace",
         timeout=60,
         check=False,
     )
+
+
+# -- process tier: systemd's own verdict --------------------------------------------------
+
+
+@pytest.mark.process
+@pytest.mark.parametrize("unit", [AGENT, COLLECTOR], ids=lambda unit: unit.stem)
+def test_exposure_is_within_the_bound(unit: Path) -> None:
+    result = analyze("security", "--offline=yes", "--no-pager", str(unit))
     assert result.returncode == 0, result.stderr
     # A line systemd could not parse is ignored with a warning, and its hardening silently lost.
     assert result.stderr.strip() == "", result.stderr
@@ -119,14 +124,7 @@ def test_verify_finds_nothing_but_a_missing_program(unit: Path) -> None:
     program = last(read_unit(unit), "ExecStart")
     assert program, f"{unit.name}: no ExecStart"
     binary = program.split()[0]
-    result = subprocess.run(
-        [systemd_analyze(), "verify", "--man=no", "--recursive-errors=no", str(unit)],
-        capture_output=True,
-        encoding="utf-8",
-        errors="replace",
-        timeout=60,
-        check=False,
-    )
+    result = analyze("verify", "--man=no", "--recursive-errors=no", str(unit))
     missing = f"{unit.name}: Command {binary} is not executable: No such file or directory"
     expected = set() if Path(binary).exists() else {missing}
     output = (result.stdout + result.stderr).splitlines()

@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import queue
 import shutil
-import socket
 import subprocess
 import tomllib
 from pathlib import Path
@@ -31,6 +30,7 @@ from wardwatch.collector.devstack.services import (
     HOST,
     LocalService,
     free_port,
+    tcp_connects,
 )
 
 HOSTNAME = "localhost"
@@ -96,12 +96,7 @@ class CityBroker(LocalService):
         return (self.agent_port, self.port)
 
     def _answers(self) -> bool:
-        try:
-            for port in (self.port, self.agent_port):
-                socket.create_connection((HOST, port), timeout=1.0).close()
-        except OSError:
-            return False
-        return True
+        return tcp_connects(self.port) and tcp_connects(self.agent_port)
 
     def collector_login(self, number: int = 1) -> dict[str, Any]:
         """Collector ``number``'s ``[mqtt]`` section, as ``broker init`` wrote it."""

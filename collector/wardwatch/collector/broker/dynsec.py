@@ -69,7 +69,7 @@ def _acl(acltype: str, topic: str) -> Acl:
 def agent_acls(agent: str) -> list[Acl]:
     """Publish its own messages; subscribe to and receive its own acks; nothing else."""
     ack = wire.topic(agent, "ack")
-    sends = [_acl("publishClientSend", f"{wire.TOPIC_ROOT}/{agent}/{k}") for k in wire.AGENT_KINDS]
+    sends = [_acl("publishClientSend", wire.topic(agent, kind)) for kind in wire.AGENT_KINDS]
     return [*sends, _acl("subscribeLiteral", ack), _acl("publishClientReceive", ack)]
 
 
@@ -78,10 +78,9 @@ def collector_acls(share_group: str = SHARE_GROUP) -> list[Acl]:
     them, and publish the acks."""
     acls = [_acl("publishClientSend", wire.topic("+", "ack"))]
     for kind in wire.COLLECTED_KINDS:
-        topic = f"{wire.TOPIC_ROOT}/+/{kind}"
         acls += [
-            _acl("subscribeLiteral", f"$share/{share_group}/{topic}"),
-            _acl("publishClientReceive", topic),
+            _acl("subscribeLiteral", wire.subscription(kind, share_group)),
+            _acl("publishClientReceive", wire.subscription(kind)),
         ]
     return acls
 
@@ -93,7 +92,7 @@ def admin_acls() -> list[Acl]:
         _acl("publishClientSend", CONTROL_TOPIC),
         _acl("subscribeLiteral", RESPONSE_TOPIC),
         _acl("publishClientReceive", RESPONSE_TOPIC),
-        _acl("publishClientSend", f"{wire.TOPIC_ROOT}/+/enrolment"),
+        _acl("publishClientSend", wire.subscription("enrolment")),
         _acl("subscribeLiteral", acks),
         _acl("publishClientReceive", acks),
     ]

@@ -32,6 +32,10 @@ class EnrolError(Exception):
     """An agent cannot be enrolled or changed as asked; the message says why."""
 
 
+class AlreadyEnrolled(EnrolError):
+    """The agent has a login on the broker already."""
+
+
 @dataclass(frozen=True)
 class Enrolled:
     """One agent's login on the broker."""
@@ -43,21 +47,21 @@ class Enrolled:
     disabled: bool
 
 
-def check_agent(agent: str, site: str = "x", role: str = "x", device_class: str = "x") -> None:
+def check_agent(agent: Enrolled) -> None:
     """Refuse an id or label the agent and the collector would refuse, or a reserved name."""
     for name, value, kind in (
-        ("id", agent, wire.AgentId),
-        ("site", site, wire.Label),
-        ("role", role, wire.Label),
-        ("device class", device_class, wire.Label),
+        ("id", agent.agent, wire.AgentId),
+        ("site", agent.site, wire.Label),
+        ("role", agent.role, wire.Label),
+        ("device class", agent.device_class, wire.Label),
     ):
         try:
             msgspec.convert(value, kind)
         except msgspec.ValidationError as exc:
             raise EnrolError(f"{name} {value!r}: {wire.explain(str(exc))}") from None
-    if agent.startswith(dynsec.RESERVED_PREFIX):
+    if agent.agent.startswith(dynsec.RESERVED_PREFIX):
         raise EnrolError(
-            f"id {agent!r}: ids starting with {dynsec.RESERVED_PREFIX!r} are the "
+            f"id {agent.agent!r}: ids starting with {dynsec.RESERVED_PREFIX!r} are the "
             "broker's own (admin, collectors)"
         )
 
@@ -95,9 +99,9 @@ class Enrolment:
 
     def add(self, agent: Enrolled) -> str:
         """Create the agent's role and its two logins; return their new password."""
-        check_agent(agent.agent, agent.site, agent.role, agent.device_class)
+        check_agent(agent)
         if self.exists(agent.agent):
-            raise EnrolError(
+            raise AlreadyEnrolled(
                 f"agent {agent.agent!r} is enrolled already: `wardwatch agents rotate "
                 f"{agent.agent}` gives it a new password and config"
             )

@@ -26,6 +26,7 @@ import msgspec
 
 from wardwatch.collector.broker import dynsec, pki
 from wardwatch.common import tomlconfig
+from wardwatch.common.mqtt import LOOPBACK
 from wardwatch.common.tomlconfig import toml_str
 
 TEMPLATE: Final = Path(__file__).with_name("mosquitto.conf.in")
@@ -34,7 +35,6 @@ PLUGIN_GLOBS: Final = (
     "/usr/lib/mosquitto_dynamic_security.so",
     "/usr/local/lib/mosquitto_dynamic_security.so",
 )
-LOOPBACK: Final = ("127.0.0.1", "::1", "localhost")
 
 
 class SetupError(Exception):
@@ -154,7 +154,7 @@ def write_secret(path: Path, text: str) -> None:
 
 
 def _is_loopback(host: str) -> bool:
-    return host in LOOPBACK or host.startswith("127.")
+    return host in LOOPBACK or host.startswith("127.")  # any of 127.0.0.0/8
 
 
 def _local_host(bind: str) -> str:

@@ -20,6 +20,7 @@ from wardwatch.collector.broker import setup
 from wardwatch.collector.broker.control import Control, ControlError
 from wardwatch.collector.broker.enrol import (
     CA_NAME,
+    AlreadyEnrolled,
     EnrolError,
     Enrolled,
     Enrolment,
@@ -164,7 +165,7 @@ def read_csv(path: Path) -> list[Enrolled]:
             disabled=False,
         )
         try:
-            check_agent(agent.agent, agent.site, agent.role, agent.device_class)
+            check_agent(agent)
         except EnrolError as exc:
             raise EnrolError(f"{path}:{line}: {exc}") from None
         if agent.agent in seen:
@@ -178,11 +179,13 @@ def _add_csv(path: Path, out: Path, state: setup.BrokerState, enrolment: Enrolme
     agents = read_csv(path)
     skipped = 0
     for number, agent in enumerate(agents, start=1):
-        if enrolment.exists(agent.agent):
+        try:
+            password = enrolment.add(agent)
+        except AlreadyEnrolled:
             skipped += 1
             print(f"[{number}/{len(agents)}] {agent.agent}: enrolled already, skipped")
             continue
-        _deliver(state, agent, enrolment.add(agent), out)
+        _deliver(state, agent, password, out)
         print(f"[{number}/{len(agents)}] {agent.agent}: enrolled, {out / (agent.agent + '.toml')}")
     print(
         f"{len(agents) - skipped} enrolled, {skipped} enrolled already (their configs were not "

@@ -74,7 +74,7 @@ def _http_status(url: str) -> int | None:
         return None
 
 
-def _tcp_connects(port: int) -> bool:
+def tcp_connects(port: int) -> bool:
     """Tell whether something accepts TCP connections on 127.0.0.1:``port``."""
     try:
         with socket.create_connection((HOST, port), timeout=1.0):
@@ -179,7 +179,7 @@ class Mosquitto(LocalService):
         self.config_path.write_text("\n".join(lines) + "\n")
 
     def _answers(self) -> bool:
-        return _tcp_connects(self.port)
+        return tcp_connects(self.port)
 
 
 class Influxd(LocalService):
