@@ -5,7 +5,6 @@ inputs, and under Wine (Debian's wine64, a fresh prefix) the MSI installs, its a
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -16,14 +15,13 @@ from pathlib import Path
 import pytest
 
 from tests.support import repo
+from tests.support.wine import INSTALL, INSTALL_DIR, Wine
 
 pytestmark = pytest.mark.wine
 
 BUILD = repo.ROOT / "deploy" / "windows" / "build_msi.py"
 CACHE = repo.ROOT / "build" / "windows-inputs"
 """Downloads are kept between runs (the build checks their hashes every time)."""
-INSTALL = "apt-get install -y --no-install-recommends wixl msitools faketime wine wine64"
-INSTALL_DIR = "C:\\Program Files\\wardwatch"
 
 
 def build(out: Path) -> subprocess.CompletedProcess[str]:
@@ -95,48 +93,6 @@ def test_each_msi_holds_its_runtime_the_wheels_and_the_agent(
     assert {"python", "site-packages", "app", "wardwatch", "agent", *packages} <= directories
 
 
-class Wine:
-    """A fresh Wine prefix, booted as ``windows`` (win7, win10...), with stdio on pipes (a file
-    as stdout stops Python)."""
-
-    def __init__(self, prefix: Path, windows: str) -> None:
-        if shutil.which("wine") is None:
-            pytest.fail(f"wine is missing: {INSTALL}", pytrace=False)
-        # Python >= 3.12 imports _wmi, which crashes under Wine's wbemprox (paho asks for the
-        # platform at import): without it, Python answers from the registry.
-        self.env = {
-            **os.environ,
-            "WINEPREFIX": str(prefix),
-            "WINEDEBUG": "-all",
-            "WINEDLLOVERRIDES": "wbemprox=d",
-        }
-        self.prefix = prefix
-        self.run("wineboot", "-i")
-        self.run("wine", "winecfg", "/v", windows)
-
-    def run(self, *command: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
-        """A Windows command, then wait until Wine's server is idle."""
-        done = subprocess.run(
-            list(command),
-            env=self.env,
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-        )
-        subprocess.run(["wineserver", "-w"], env=self.env, timeout=timeout, check=False)
-        return done
-
-    def agent(self, *args: str) -> subprocess.CompletedProcess[str]:
-        """``wardwatch-agent.cmd ARGS`` from the install folder, as from a console."""
-        return self.run("wine", "cmd", "/c", f"{INSTALL_DIR}\\wardwatch-agent.cmd", *args)
-
-    @property
-    def program_files(self) -> Path:
-        """``%ProgramFiles%\\wardwatch`` as the Unix side sees it."""
-        return self.prefix / "drive_c" / "Program Files" / "wardwatch"
-
-
 CASES = (("", "win10", "10"), ("-legacy", "win7", "7"))
 """Each MSI, the Windows its Wine prefix plays, and the version the agent must read there."""
 
@@ -153,7 +109,7 @@ def test_each_msi_installs_runs_the_agent_and_uninstalls_clean(
         try:
             _install_run_uninstall(wine, str(built.msi(suffix)), version)
         finally:
-            subprocess.run(["wineserver", "-k"], env=wine.env, timeout=60, check=False)
+            wine.kill()
 
     with ThreadPoolExecutor(len(CASES)) as pool:
         for done in [pool.submit(case, *c) for c in CASES]:
@@ -163,12 +119,17 @@ def test_each_msi_installs_runs_the_agent_and_uninstalls_clean(
 def _install_run_uninstall(wine: Wine, msi: str, version: str) -> None:
     assert wine.run("wine", "msiexec", "/i", msi, "/qn").returncode == 0
     assert (wine.program_files / "wardwatch-agent.cmd").is_file()
-    check = wine.agent("--check")
+    check = _agent(wine, "--check")
     assert check.returncode == 0, check.stdout + check.stderr
-    inventory = wine.agent("inventory", "--json")
+    inventory = _agent(wine, "inventory", "--json")
     assert inventory.returncode == 0, inventory.stderr
     facts = json.loads(inventory.stdout)
     assert (facts["os_name"], facts["os_version"]) == ("Windows", version)
     assert "Traceback" not in inventory.stderr
     assert wine.run("wine", "msiexec", "/x", msi, "/qn").returncode == 0
     assert not wine.program_files.exists()
+
+
+def _agent(wine: Wine, *args: str) -> subprocess.CompletedProcess[str]:
+    """``wardwatch-agent.cmd ARGS`` from the install folder, as from a console."""
+    return wine.run("wine", "cmd", "/c", f"{INSTALL_DIR}\\wardwatch-agent.cmd", *args)
