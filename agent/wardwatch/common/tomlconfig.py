@@ -35,8 +35,10 @@ _USERINFO = re.compile(r"(?<=://)[^/@]*@")
 
 def toml_str(value: str) -> str:
     """Quote ``value`` as a TOML basic string."""
-    # JSON string escapes (\\, \", \n, \uXXXX, ...) are all valid in TOML basic strings.
-    return json.dumps(value)
+    # JSON's string escapes (\\, \", \n, \u001f...) are all valid in TOML basic strings, but
+    # not its surrogate pairs for characters past U+FFFF (ensure_ascii): those stay as they are.
+    # DEL is a control character to TOML, not to JSON.
+    return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")
 
 
 def shown(key: str, value: Any) -> str:
