@@ -71,6 +71,10 @@ def test_a_ward_pc_is_enrolled_disabled_rotated_and_removed(city: City, tmp_path
     assert stat.S_IMODE(config.stat().st_mode) == 0o600
     assert (out / "ca.crt").read_bytes() == city.broker.layout.ca.read_bytes()
     assert 'url = "mqtts://localhost:' in config.read_text()
+    script = (out / f"{PC}.install.cmd").read_text()  # for a Windows PC (the Wine tier runs it)
+    assert stat.S_IMODE((out / f"{PC}.install.cmd").stat().st_mode) == 0o600
+    password = config.read_text().split('password = "')[1].split('"')[0]
+    assert f'AGENT_ID="{PC}" SITE="{SITE}"' in script and f'MQTT_PASSWORD="{password}"' in script
     agent = ManagedProcess(
         "agent",
         [*programs.AGENT, "--config", str(config), "-v"],

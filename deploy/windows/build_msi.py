@@ -34,6 +34,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from xml.sax.saxutils import quoteattr
 
+from wardwatch.agent import install, install_windows
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 AGENT_PACKAGES = ("agent", "common", "contract", "rules")
@@ -45,6 +47,18 @@ UPGRADE_CODES = {
     "legacy": "4E1B9D1C-2B7A-4C55-9E0F-5A0C7C1E2D12",
 }
 """Each MSI's family: a newer version of the same family replaces it (MajorUpgrade)."""
+SERVICE_EXE = "python/python.exe"
+SERVICE = (
+    # The service is python.exe (its component's key file: Windows Installer writes its path,
+    # quoted) running the agent's service module; -B: no __pycache__ under Program Files.
+    '<ServiceInstall Id="AgentService" Name="wardwatch-agent" DisplayName="wardwatch agent" '
+    'Description="Reports this machine to the city\'s wardwatch collector" Type="ownProcess" '
+    'Start="auto" ErrorControl="normal" Account="LocalSystem" '
+    'Arguments="-B -m wardwatch.agent.service_windows"/>',  # service_windows.COMMAND
+    '<ServiceControl Id="AgentServiceControl" Name="wardwatch-agent" Start="install" '
+    'Stop="both" Remove="uninstall" Wait="yes"/>',
+)
+"""The Windows service, in the component of the interpreter it runs."""
 FROZEN_NOW = "2024-01-01 00:00:00"
 FROZEN_EPOCH = 1704067200
 """``FROZEN_NOW`` as a Unix time, UTC: every staged file's time, and the tools' clock."""
@@ -116,13 +130,15 @@ def _normal(name: str) -> str:
 
 def _pip_download(pins: tuple[Pin, ...], options: list[str], cache: Path) -> list[Path]:
     """Download ``pins`` into ``cache`` with pip, hashes required; the files, hash-checked."""
-    requirements = cache / "requirements.txt"
-    requirements.write_text(
-        "".join(f"{p.name}=={p.version} --hash=sha256:{p.sha256}\n" for p in pins)
-    )
-    command = [sys.executable, "-m", "pip", "download", "--no-deps", "--require-hashes"]
-    command += [*options, "-r", str(requirements), "-d", str(cache), "--quiet"]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    # Its own requirements file: two builds (tests) may share a cache at the same time.
+    with tempfile.TemporaryDirectory() as work:
+        requirements = Path(work) / "requirements.txt"
+        requirements.write_text(
+            "".join(f"{p.name}=={p.version} --hash=sha256:{p.sha256}\n" for p in pins)
+        )
+        command = [sys.executable, "-m", "pip", "download", "--no-deps", "--require-hashes"]
+        command += [*options, "-r", str(requirements), "-d", str(cache), "--quiet"]
+        done = subprocess.run(command, capture_output=True, text=True, timeout=600)
     if done.returncode != 0:
         raise BuildError(f"pip download failed:\n{done.stderr.strip()}")
     found = []
@@ -217,6 +233,7 @@ def _directory_xml(root: Path, directory: Path, variant: str, depth: int) -> lis
                 f'{pad}<Component Id={quoteattr(_ident("c", relative))} Guid="{guid}" Win64="yes">',
                 f"{pad}  <File Id={quoteattr(_ident('f', relative))} "
                 f'Source={quoteattr(relative)} KeyPath="yes"/>',
+                *([f"{pad}  {line}" for line in SERVICE] if relative == SERVICE_EXE else []),
                 f"{pad}</Component>",
             ]
     return lines
@@ -230,7 +247,8 @@ def wxs(runtime: Runtime, version: str, tree: Path) -> str:
     ]
     name = "wardwatch agent" + ("" if runtime.name == "main" else f" ({runtime.name})")
     body = "\n".join(_directory_xml(tree, tree, runtime.name, 5))
-    refs = "\n".join(f'      <ComponentRef Id="{c}"/>' for c in components)
+    refs = "\n".join(f'      <ComponentRef Id="{c}"/>' for c in [*components, "Properties"])
+    settings = str(uuid.uuid5(NAMESPACE, f"{runtime.name}/registry/{install_windows.KEY}")).upper()
     return f"""<?xml version="1.0" encoding="utf-8"?>
 <Wix xmlns="http://schemas.microsoft.com/wix/2006/wi">
   <Product Id="{product}" Name={quoteattr(name)} Language="1033" Version="{version}"
@@ -239,10 +257,14 @@ def wxs(runtime: Runtime, version: str, tree: Path) -> str:
              Description={quoteattr(f"{name} {version}, CPython {runtime.python}")}/>
     <MajorUpgrade DowngradeErrorMessage="A newer wardwatch agent is installed."/>
     <Media Id="1" Cabinet="agent.cab" EmbedCab="yes"/>
+    <Property Id="MsiHiddenProperties" Value="{install.SECRET}"/>
     <Directory Id="TARGETDIR" Name="SourceDir">
       <Directory Id="ProgramFiles64Folder">
         <Directory Id="INSTALLDIR" Name="wardwatch">
 {body}
+          <Component Id="Properties" Guid="{settings}" Win64="yes">
+{_properties_xml()}
+          </Component>
         </Directory>
       </Directory>
     </Directory>
@@ -254,6 +276,20 @@ def wxs(runtime: Runtime, version: str, tree: Path) -> str:
 """
 
 
+def _properties_xml() -> str:
+    """The install's properties as registry values, for the service's first start to write
+    the config from (``wardwatch.agent.install``), and the folder the MSI ran from; the product
+    version is the key path, as a property may be empty."""
+    values = [("Version", "[ProductVersion]", ' KeyPath="yes"')]
+    values += [(name, f"[{name}]", "") for name in install.PROPERTIES]
+    values += [(install.FOLDER, "[SourceDir]", "")]
+    return "\n".join(
+        f'            <RegistryValue Root="HKLM" Key={quoteattr(install_windows.KEY)} '
+        f'Name="{name}" Type="string" Value="{value}"{extra}/>'
+        for name, value, extra in values
+    )
+
+
 def _frozen(command: list[str], cwd: Path) -> None:
     """Run a build tool at the fixed moment, so what it stamps is the same every build."""
     done = subprocess.run(
@@ -261,6 +297,16 @@ def _frozen(command: list[str], cwd: Path) -> None:
     )
     if done.returncode != 0:
         raise BuildError(f"{command[0]} failed:\n{done.stderr.strip()}")
+
+
+_SECURE_PROPERTIES = (
+    "UPDATE `Property` SET `Value` = 'WIX_DOWNGRADE_DETECTED;WIX_UPGRADE_DETECTED;"
+    + ";".join(install.PROPERTIES)
+    + "' WHERE `Property` = 'SecureCustomProperties'"
+)
+"""The install's properties made secure (passed to the elevated part of the install, which a
+GPO's managed install needs). wixl writes this row for MajorUpgrade and has no other way to add
+to it (it ignores Property/@Secure; a second row fails the build), hence an SQL update."""
 
 
 def build_msi(runtime: Runtime, version: str, tree: Path, out: Path) -> None:
@@ -276,7 +322,8 @@ def build_msi(runtime: Runtime, version: str, tree: Path, out: Path) -> None:
             content.update(f"{path.relative_to(tree).as_posix()}\0{sha256(path)}\0".encode())
     package = str(uuid.uuid5(NAMESPACE, f"package/{content.hexdigest()}")).upper()
     name = f"wardwatch agent {version}"
-    _frozen(["msibuild", str(out), "-s", name, "wardwatch", "x64;1033", f"{{{package}}}"], tree)
+    summary = ["-s", name, "wardwatch", "x64;1033", f"{{{package}}}"]
+    _frozen(["msibuild", str(out), "-q", _SECURE_PROPERTIES, *summary], tree)
 
 
 def sign(msi: Path, cert: Path, key: Path) -> None:
@@ -306,6 +353,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "dist", help="where the MSIs go")
     parser.add_argument("--cache", type=Path, default=ROOT / "build" / "windows-inputs")
     parser.add_argument("--runtime", choices=("main", "legacy"), action="append")
+    parser.add_argument(
+        "--version", help="the MSI's version (default: the agent's; the tests build a newer one)"
+    )
     parser.add_argument("--sign-cert", type=Path, help="PEM certificate (chain) to sign with")
     parser.add_argument("--sign-key", type=Path, help="its private key (PEM)")
     args = parser.parse_args(argv)
@@ -315,7 +365,7 @@ def main(argv: list[str] | None = None) -> int:
     if missing:
         print(f"make windows: {', '.join(missing)} missing: {INSTALL_TOOLS}", file=sys.stderr)
         return 2
-    version = agent_version()
+    version = args.version or agent_version()
     args.out.mkdir(parents=True, exist_ok=True)
     try:
         for runtime in load_inputs():

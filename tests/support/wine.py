@@ -9,9 +9,11 @@ play a Windows other than Wine's default (7).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -66,18 +68,27 @@ class Wine:
         """End every process of this prefix and its Wine server."""
         subprocess.run(["wineserver", "-k"], env=self.env, timeout=60, check=False)
 
-    def session(self) -> subprocess.Popen[bytes]:
-        """A Windows process that keeps this prefix's session up (kill it to end the session).
+    @contextlib.contextmanager
+    def session(self) -> Iterator[None]:
+        """Keep this prefix's session up inside the block (a Windows process waiting).
 
         Wine starts every automatic service when a session begins, as Windows does at boot: a
-        command in a session of its own (an uninstall) would start the agent's service first."""
-        return subprocess.Popen(
+        command in a session of its own (an uninstall) would start the agent's service first.
+        The waiting process is ended by ``taskkill``: killing the Unix process that started it
+        would leave it (and the session) running."""
+        waiting = subprocess.Popen(
             [*self.wrap, "wine", "cmd", "/c", "ping -n 3600 127.0.0.1 >nul"],
             env=self.env,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
+        try:
+            yield
+        finally:
+            self.run("wine", "taskkill", "/f", "/im", "ping.exe", settle=False)
+            waiting.kill()
+            waiting.wait(30)
 
     def path(self, windows: str) -> Path:
         """A ``C:\\...`` path as the Unix side sees it."""
@@ -89,3 +100,53 @@ class Wine:
     def program_files(self) -> Path:
         """``%ProgramFiles%\\wardwatch`` as the Unix side sees it."""
         return self.path(INSTALL_DIR)
+
+
+DMI_SCRIPT = """
+set -e
+real=$(mktemp -d)
+mount --bind /sys/class "$real"
+mount -t tmpfs wardwatch-dmi /sys/class
+for entry in "$real"/*; do
+    mkdir "/sys/class/${entry##*/}"
+    mount --bind "$entry" "/sys/class/${entry##*/}"
+done
+mkdir -p /sys/class/dmi/id
+while [ $# -gt 1 ]; do printf '%s\\n' "$2" > "/sys/class/dmi/id/$1"; shift 2; done
+echo ready
+exec sleep infinity
+"""
+"""Inside a new mount namespace: /sys/class as it is, plus a ``dmi/id`` of the given files
+(sysfs itself cannot be written: a tmpfs over /sys/class holds every class bound back)."""
+
+
+class DmiNamespace:
+    """A private mount namespace whose ``/sys/class/dmi/id`` holds ``values`` (file: value).
+
+    Wine builds the SMBIOS table ``GetSystemFirmwareTable`` returns from those files, in the
+    process that asks; run every Wine command of a prefix through ``wrap`` so the service and
+    the console see them. Needs root (``unshare -m``); killed by ``close``."""
+
+    def __init__(self, values: dict[str, str]) -> None:
+        if os.geteuid() != 0:
+            pytest.fail("a mount namespace needs root: run the Wine tier as root", pytrace=False)
+        pairs = [item for pair in sorted(values.items()) for item in pair]
+        self.holder = subprocess.Popen(
+            ["unshare", "-m", "--propagation", "private", "sh", "-c", DMI_SCRIPT, "dmi", *pairs],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self.holder.stdout is not None
+        line = self.holder.stdout.readline()
+        assert line == "ready\n", f"the DMI namespace did not start: {line!r}"
+
+    @property
+    def wrap(self) -> tuple[str, ...]:
+        """The command prefix that runs a command inside the namespace."""
+        return ("nsenter", "-t", str(self.holder.pid), "-m", "--")
+
+    def close(self) -> None:
+        """End the namespace (its mounts go with its last process)."""
+        self.holder.kill()
+        self.holder.wait(10)

@@ -105,23 +105,34 @@ def _add_probe(commands: startup.Commands) -> None:
 
 def _run(cfg: config.AgentConfig, *, once: bool, deadline_s: float | None) -> int:
     """The agent itself: forever, or once (exit 0 only when the collector stored it)."""
+    if not once:
+        stop = threading.Event()
+        startup.stop_on_signals(stop)
+        return serve(cfg, stop)
     try:
-        links = LinkProbe(cfg.target, cfg.links, cfg.agent.interval_s)
         # --once reports at once: it does not wait for a link round (`probe` runs one).
-        probes: list[Probe] = [HostProbe()] if once else [HostProbe(), links]
-        agent = Agent(cfg, probes, read_machine=machine.read_this_machine, once=once)
+        agent = Agent(cfg, [HostProbe()], read_machine=machine.read_this_machine, once=True)
     except OutboxError as exc:
         print(f"wardwatch-agent: {exc}", file=sys.stderr)
         return startup.EXIT_CONFIG
-    if once:
-        reason = agent.run_once(deadline_s or cfg.agent.deadline_s)
-        if reason:
-            print(f"wardwatch-agent: not stored: {reason}", file=sys.stderr)
-            return EXIT_NOT_STORED
-        print(f"stored: report of {agent.id} acknowledged by the collector")
-        return 0
-    stop = threading.Event()
-    startup.stop_on_signals(stop)
+    reason = agent.run_once(deadline_s or cfg.agent.deadline_s)
+    if reason:
+        print(f"wardwatch-agent: not stored: {reason}", file=sys.stderr)
+        return EXIT_NOT_STORED
+    print(f"stored: report of {agent.id} acknowledged by the collector")
+    return 0
+
+
+def serve(cfg: config.AgentConfig, stop: threading.Event) -> int:
+    """The long-running agent until ``stop`` is set (a signal, or the Windows service's stop):
+    it then says ``offline`` and closes its outbox. Returns the exit code."""
+    try:
+        links = LinkProbe(cfg.target, cfg.links, cfg.agent.interval_s)
+        probes: list[Probe] = [HostProbe(), links]
+        agent = Agent(cfg, probes, read_machine=machine.read_this_machine)
+    except OutboxError as exc:
+        print(f"wardwatch-agent: {exc}", file=sys.stderr)
+        return startup.EXIT_CONFIG
     agent.run_forever(stop)
     # No round may start while the interpreter shuts down: its thread pool would refuse the
     # round's work ("cannot schedule new futures after interpreter shutdown") with a traceback.

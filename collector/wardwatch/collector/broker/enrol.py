@@ -18,8 +18,8 @@ import msgspec
 from wardwatch.collector.broker import dynsec
 from wardwatch.collector.broker.control import Control
 from wardwatch.collector.broker.setup import BrokerState
+from wardwatch.common.agentfile import AgentLogin
 from wardwatch.common.mqtt import once_name
-from wardwatch.common.tomlconfig import toml_str
 from wardwatch.contract import wire
 
 CA_NAME: Final = "ca.crt"
@@ -68,22 +68,38 @@ def check_agent(agent: Enrolled) -> None:
 
 def agent_config(state: BrokerState, agent: Enrolled, password: str, ca_file: str = CA_NAME) -> str:
     """The agent's config file: who it is, and its login on this broker over TLS."""
-    return (
-        f"# wardwatch agent {agent.agent!r} on the broker of {state.hostname}, written by "
-        "`wardwatch agents`.\n"
-        "# It holds the agent's password: readable by the agent only (mode 0600; on Windows,\n"
-        f"# Administrators and SYSTEM). The broker's CA certificate goes beside it as {ca_file}.\n"
-        "[agent]\n"
-        f"id = {toml_str(agent.agent)}\n"
-        f"site = {toml_str(agent.site)}\n"
-        f"role = {toml_str(agent.role)}\n"
-        f"device_class = {toml_str(agent.device_class)}\n"
-        "\n[mqtt]\n"
-        f"url = {toml_str(state.agent_url)}\n"
-        f"username = {toml_str(agent.agent)}\n"
-        f"password = {toml_str(password)}\n"
-        f"ca_file = {toml_str(ca_file)}\n"
+    login = AgentLogin(
+        agent_id=agent.agent,
+        site=agent.site,
+        role=agent.role,
+        device_class=agent.device_class,
+        url=state.agent_url,
+        password=password,
+        ca_file=ca_file,
     )
+    return login.text(
+        f"wardwatch agent {agent.agent!r} on the broker of {state.hostname}, written by "
+        "`wardwatch agents`.\nIt holds the agent's password: readable by the agent only (mode "
+        "0600; on Windows,\nAdministrators and SYSTEM). The broker's CA certificate goes beside "
+        f"it as {ca_file}."
+    )
+
+
+def install_command(state: BrokerState, agent: Enrolled, password: str, version: str) -> str:
+    """The line that installs the agent on a Windows PC as this enrolment made it (the MSI and
+    the broker's CA certificate beside it, in the folder it runs from: ``%~dp0`` in a script,
+    or cd there first). Values go in double quotes: a GPO script runs it through cmd."""
+    properties = {
+        "MQTT_URL": state.agent_url,
+        "AGENT_ID": agent.agent,
+        "SITE": agent.site,
+        "ROLE": agent.role,
+        "DEVICE_CLASS": agent.device_class,
+        "MQTT_PASSWORD": password,
+        "CA_FILE": CA_NAME,
+    }
+    quoted = " ".join(f'{name}="{value}"' for name, value in properties.items())
+    return f"msiexec /i wardwatch-agent-{version}-x64.msi /qn {quoted}"
 
 
 class Enrolment:

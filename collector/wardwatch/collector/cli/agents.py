@@ -13,6 +13,7 @@ import logging
 import shutil
 import sys
 from collections.abc import Callable
+from importlib.metadata import version
 from pathlib import Path
 from typing import Final
 
@@ -26,6 +27,7 @@ from wardwatch.collector.broker.enrol import (
     Enrolment,
     agent_config,
     check_agent,
+    install_command,
 )
 from wardwatch.collector.cli.options import EXIT_CONFIG, EXIT_FAILED
 from wardwatch.common import table
@@ -123,15 +125,27 @@ def _add_arguments_ok(args: argparse.Namespace) -> bool:
 
 
 def _deliver(state: setup.BrokerState, agent: Enrolled, password: str, out: Path | None) -> None:
-    """Print the agent's config, or write it (0600) with the CA beside it into ``out``."""
+    """Print the agent's config, or write it (0600) with the CA beside it into ``out``; and the
+    Windows install line, printed or as ``<id>.install.cmd`` (0600: it holds the password)."""
     text = agent_config(state, agent, password)
+    command = install_command(state, agent, password, version("wardwatch"))
     if out is None:
         sys.stdout.write(text)
         print(f"# copy {state.ca_file} beside it as {CA_NAME}", file=sys.stderr)
+        print(
+            f"# on Windows, with the MSI and {CA_NAME} in the folder:\n{command}", file=sys.stderr
+        )
         return
     out.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(state.ca_file, out / CA_NAME)
     setup.write_secret(out / f"{agent.agent}.toml", text)
+    # Run from the folder holding the MSI and ca.crt (a share, a USB stick): cd there first.
+    legacy = f"wardwatch-agent-{version('wardwatch')}-x64-legacy.msi"
+    script = (
+        '@echo off\r\ncd /d "%~dp0"\r\n'
+        f"rem Windows 7, 8.1, Server 2008 R2 to 2012 R2: {legacy} instead\r\n{command}\r\n"
+    )
+    setup.write_secret(out / f"{agent.agent}.install.cmd", script)
 
 
 def _add(args: argparse.Namespace, state: setup.BrokerState, enrolment: Enrolment) -> int:
