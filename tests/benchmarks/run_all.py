@@ -7,9 +7,12 @@ writes) and InfluxDB in a temporary directory on 127.0.0.1, then measures, in or
 2. the collector's throughput, live rates, end-to-end latency and CPU per report, with the
    fleet simulator (``tests.benchmarks.pipeline``);
 3. the agent's memory and CPU against a bare Python floor (``tests.benchmarks.agent_footprint``);
-4. ``wardwatch status`` on 300, 3,000 and 10,000 machines (``tests.benchmarks.status_scale``).
+4. the same on Windows under Wine: working set and private bytes of the agent under each of its
+   Windows runtimes, CPython 3.13 and 3.8, against their floors
+   (``tests.benchmarks.windows_footprint``);
+5. ``wardwatch status`` on 300, 3,000 and 10,000 machines (``tests.benchmarks.status_scale``).
 
-Prints a table and writes it to ``bench-results/latest.md``. About four minutes.
+Prints a table and writes it to ``bench-results/latest.md``. About six minutes.
 
     .venv/bin/python -m tests.benchmarks.run_all [--quick] [--cycles 60]
 """
@@ -24,7 +27,15 @@ import tempfile
 import time
 from pathlib import Path
 
-from tests.benchmarks import agent_footprint, ceiling, link_accuracy, pipeline, stages, status_scale
+from tests.benchmarks import (
+    agent_footprint,
+    ceiling,
+    link_accuracy,
+    pipeline,
+    stages,
+    status_scale,
+    windows_footprint,
+)
 from tests.benchmarks.common import ROOT, machine_facts, production_broker_limits
 from tests.benchmarks.results import PipelineResult, Step
 from wardwatch.collector.config import BatchSection
@@ -247,6 +258,9 @@ def main() -> int:
             with Mosquitto(work / "mqtt-footprint", free_port()) as own_broker:
                 (work / "footprint").mkdir()
                 foot = agent_footprint.measure(work / "footprint", own_broker, influx, args.cycles)
+            print(f"bench: agent footprint on Windows (Wine), {args.cycles} cycles", flush=True)
+            # Each runtime starts a broker of its own; the database is this one.
+            win = windows_footprint.measure(work / "footprint-windows", influx, args.cycles)
             status_lines = status_scale.render(status_scale.measure(influx))
     if os.geteuid() == 0:
         print("bench: link probes over real packets (network namespaces)", flush=True)
@@ -254,6 +268,7 @@ def main() -> int:
     else:
         link_lines = ["(not measured: the network lab needs root)"]
     report = render(facts, limits, ceil, pipe, foot, whatif, stage, time.monotonic() - started)
+    report += "\n".join(["", "## Agent footprint on Windows, under Wine", "", *win.markdown(), ""])
     report += "\n".join(["", "## Link probes over real packets", "", *link_lines, ""])
     report += "\n".join(["", "## `wardwatch status` by fleet size", "", *status_lines, ""])
     RESULTS.parent.mkdir(exist_ok=True)
