@@ -94,17 +94,22 @@ def test_two_builds_give_the_same_bytes_and_say_their_sha256(built: Built) -> No
 
 @pytest.mark.process
 @pytest.mark.parametrize(
-    ("suffix", "dll", "packages"),
-    [("", "python313.dll", {"psutil", "paho", "msgspec"}), ("-legacy", "python38.dll", {"tomli"})],
+    ("suffix", "tag", "packages", "oldest"),
+    [("", "313", {"psutil", "paho", "msgspec"}, "603"), ("-legacy", "38", {"tomli"}, "601")],
 )
-def test_each_msi_holds_its_runtime_the_wheels_and_the_agent(
-    built: Built, suffix: str, dll: str, packages: set[str]
+def test_each_msi_holds_its_runtime_the_wheels_and_the_agent_precompiled(
+    built: Built, suffix: str, tag: str, packages: set[str], oldest: str
 ) -> None:
+    """Its runtime, the wheels, the agent and its bytecode; and the oldest Windows it accepts
+    (Windows 7 gets the legacy MSI: the main one refuses it)."""
     msi = built.msi(suffix)
     files = {row[2].split("|")[-1] for row in table(msi, "File")}
-    assert {"python.exe", dll, "wardwatch-agent.cmd", "main.py", "wire.schema.json"} <= files
+    assert {"python.exe", f"python{tag}.dll", "wardwatch-agent.cmd", "wire.schema.json"} <= files
+    assert {"main.py", f"main.cpython-{tag}.pyc", f"client.cpython-{tag}.pyc"} <= files
     directories = {row[2].split("|")[-1] for row in table(msi, "Directory")}
     assert {"python", "site-packages", "app", "wardwatch", "agent", *packages} <= directories
+    ((condition, _),) = table(msi, "LaunchCondition")[1:]  # the first: WiX's downgrade check
+    assert condition == f"Installed OR VersionNT >= {oldest}"
 
 
 DMI = {
@@ -288,6 +293,14 @@ def _console_commands_work(wine: Wine, case: Case) -> None:
         probe.stdout + probe.stderr
     )
     assert "Traceback" not in inventory.stderr + probe.stderr
+    # The agent runs from the MSI's bytecode (-v names each module's source of code).
+    python = f"{INSTALL_DIR}\\python\\python.exe"
+    imported = wine.run(
+        "wine", python, "-v", "-B", "-c", "import wardwatch.agent.runner", settle=False
+    )
+    assert "wardwatch\\agent\\__pycache__\\runner.cpython-" in imported.stderr, imported.stderr[
+        -2000:
+    ]
 
 
 def _service_reports(wine: Wine, city: City, agent: str) -> None:

@@ -35,6 +35,7 @@ from pathlib import Path
 from xml.sax.saxutils import quoteattr
 
 from wardwatch.agent import install, install_windows
+from wardwatch.collector.broker.enrol import msi_name
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
@@ -42,6 +43,8 @@ AGENT_PACKAGES = ("agent", "common", "contract", "rules")
 PACKAGE_DATA = (".py", ".toml", ".json")
 NAMESPACE = uuid.UUID("5b0a3d8e-6f1c-4f7e-9d2a-77a1e0c4b9d1")
 """Of every GUID the build derives: fixed forever, so a file keeps its component across builds."""
+INSTALLED = "C:\\Program Files\\wardwatch"
+"""Where the MSI installs (INSTALLDIR, on an English Windows): the paths bytecode names."""
 UPGRADE_CODES = {
     "main": "4E1B9D1C-2B7A-4C55-9E0F-5A0C7C1E2D11",
     "legacy": "4E1B9D1C-2B7A-4C55-9E0F-5A0C7C1E2D12",
@@ -50,7 +53,7 @@ UPGRADE_CODES = {
 SERVICE_EXE = "python/python.exe"
 SERVICE = (
     # The service is python.exe (its component's key file: Windows Installer writes its path,
-    # quoted) running the agent's service module; -B: no __pycache__ under Program Files.
+    # quoted) running the agent's service module; -B: no bytecode written under Program Files.
     '<ServiceInstall Id="AgentService" Name="wardwatch-agent" DisplayName="wardwatch agent" '
     'Description="Reports this machine to the city\'s wardwatch collector" Type="ownProcess" '
     'Start="auto" ErrorControl="normal" Account="LocalSystem" '
@@ -59,10 +62,21 @@ SERVICE = (
     'Stop="both" Remove="uninstall" Wait="yes"/>',
 )
 """The Windows service, in the component of the interpreter it runs."""
+_WINDOWS = {
+    "main": "Installed OR VersionNT &gt;= 603",
+    "legacy": "Installed OR VersionNT &gt;= 601",
+}
+"""The oldest Windows each MSI installs on (VersionNT: 601 is 7 and 2008 R2, 603 is 8.1 and 2012 R2;
+Windows Installer says 603 on Windows 10 and later as well, to an MSI without a manifest)."""
+_NEEDS = {
+    "main": "This wardwatch agent needs Windows 10 or later: on Windows 7 to 8.1, install the "
+    "legacy MSI (wardwatch-agent-<version>-x64-legacy.msi).",
+    "legacy": "The wardwatch agent needs Windows 7 SP1 or later.",
+}
 FROZEN_NOW = "2024-01-01 00:00:00"
 FROZEN_EPOCH = 1704067200
 """``FROZEN_NOW`` as a Unix time, UTC: every staged file's time, and the tools' clock."""
-INSTALL_TOOLS = "apt-get install -y wixl msitools faketime osslsigncode"
+INSTALL_TOOLS = "apt-get install -y wixl msitools faketime wine wine64 osslsigncode"
 
 
 class BuildError(Exception):
@@ -87,11 +101,6 @@ class Runtime:
     tag: str
     embed: Pin
     wheels: tuple[Pin, ...]
-
-    @property
-    def suffix(self) -> str:
-        """What the MSI's file name carries after ``x64``."""
-        return "" if self.name == "main" else f"-{self.name}"
 
 
 def load_inputs(path: Path = HERE / "inputs.toml") -> list[Runtime]:
@@ -202,11 +211,52 @@ def stage(runtime: Runtime, embed: Path, wheels: list[Path], into: Path) -> None
                 target = into / "app" / "wardwatch" / package / path.relative_to(source)
                 target.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(path, target)
-    # -B: no __pycache__ under Program Files, which the uninstall would leave behind.
+    # -B: Python writes no bytecode under Program Files, which the uninstall would leave
+    # behind; what it runs is precompiled into the MSI (``precompile``).
     (into / "wardwatch-agent.cmd").write_text(
         '@"%~dp0python\\python.exe" -B -m wardwatch.agent.main %*\r\n', encoding="utf-8"
     )
     for path in into.rglob("*"):  # the cabinet stores each file's time
+        os.utime(path, (FROZEN_EPOCH, FROZEN_EPOCH))
+
+
+def precompile(tree: Path, prefix: Path) -> None:
+    """Byte-compile ``app/`` and ``site-packages/`` with the runtime's own interpreter, under
+    Wine (no Linux CPython has every runtime's bytecode): the PCs then never compile at start.
+
+    ``unchecked-hash`` bytecode holds no source time and is used without a look at the source;
+    ``-d`` names the installed path in it instead of this machine's. ``prefix``: a Wine prefix
+    kept between builds (its first start takes seconds)."""
+    env = {**os.environ, "WINEPREFIX": str(prefix.resolve()), "WINEDEBUG": "-all"}
+    env["WINEDLLOVERRIDES"] = "wbemprox=d"  # CPython >= 3.12's _wmi crashes under Wine's
+    # A fixed hash seed, or a set's order in the bytecode varies from build to build (measured
+    # on 3.8). The ._pth file makes the interpreter ignore PYTHON* variables: set aside meanwhile.
+    env["PYTHONHASHSEED"] = "0"
+    (pth,) = (tree / "python").glob("python*._pth")
+    aside = pth.with_name(pth.name + ".aside")
+    pth.rename(aside)
+    try:
+        _compile(tree, env)
+    finally:
+        aside.rename(pth)
+    for path in tree.rglob("*"):  # the new __pycache__ folders and files too
+        os.utime(path, (FROZEN_EPOCH, FROZEN_EPOCH))
+
+
+def _compile(tree: Path, env: dict[str, str]) -> None:
+    for folder in ("app", "site-packages"):
+        command = ["wine", str(tree / "python" / "python.exe"), "-m", "compileall", "-q"]
+        command += ["--invalidation-mode", "unchecked-hash", "-d", f"{INSTALLED}\\{folder}"]
+        # Wine names the Unix root Z:; a regular file as stdout stops Python (pipes here).
+        command.append("Z:" + str(tree / folder).replace("/", "\\"))
+        done = subprocess.run(
+            command, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=600
+        )
+        if done.returncode != 0:
+            raise BuildError(
+                f"compileall of {folder} under Wine failed:\n{done.stdout}{done.stderr}"
+            )
+    for path in tree.rglob("*"):  # the new __pycache__ folders and files too
         os.utime(path, (FROZEN_EPOCH, FROZEN_EPOCH))
 
 
@@ -256,6 +306,7 @@ def wxs(runtime: Runtime, version: str, tree: Path) -> str:
     <Package InstallerVersion="500" Compressed="yes" InstallScope="perMachine"
              Description={quoteattr(f"{name} {version}, CPython {runtime.python}")}/>
     <MajorUpgrade DowngradeErrorMessage="A newer wardwatch agent is installed."/>
+    <Condition Message={quoteattr(_NEEDS[runtime.name])}>{_WINDOWS[runtime.name]}</Condition>
     <Media Id="1" Cabinet="agent.cab" EmbedCab="yes"/>
     <Property Id="MsiHiddenProperties" Value="{install.SECRET}"/>
     <Directory Id="TARGETDIR" Name="SourceDir">
@@ -291,9 +342,15 @@ def _properties_xml() -> str:
 
 
 def _frozen(command: list[str], cwd: Path) -> None:
-    """Run a build tool at the fixed moment, so what it stamps is the same every build."""
+    """Run a build tool with its clock stopped at the fixed moment (-f: libfaketime's own
+    format, a frozen clock; a moving one stamps a second later on a slow build, measured), so
+    what it stamps is the same every build."""
     done = subprocess.run(
-        ["faketime", FROZEN_NOW, *command], cwd=cwd, capture_output=True, text=True, timeout=600
+        ["faketime", "-f", FROZEN_NOW, *command],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     if done.returncode != 0:
         raise BuildError(f"{command[0]} failed:\n{done.stderr.strip()}")
@@ -359,7 +416,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sign-cert", type=Path, help="PEM certificate (chain) to sign with")
     parser.add_argument("--sign-key", type=Path, help="its private key (PEM)")
     args = parser.parse_args(argv)
-    missing = [tool for tool in ("wixl", "msibuild", "faketime") if not shutil.which(tool)]
+    missing = [t for t in ("wixl", "msibuild", "faketime", "wine") if not shutil.which(t)]
     if args.sign_cert and not shutil.which("osslsigncode"):
         missing.append("osslsigncode")
     if missing:
@@ -373,10 +430,12 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             print(f"[{runtime.name}] CPython {runtime.python}: fetching pinned inputs", flush=True)
             embed, wheels = fetch(runtime, args.cache / runtime.name)
-            msi = args.out / f"wardwatch-agent-{version}-x64{runtime.suffix}.msi"
+            msi = args.out / msi_name(version, legacy=runtime.name == "legacy")
             with tempfile.TemporaryDirectory() as work:
                 tree = Path(work) / "wardwatch"
                 stage(runtime, embed, wheels, tree)
+                print(f"[{runtime.name}] precompiling under Wine", flush=True)
+                precompile(tree, args.cache / "wine-prefix")
                 print(f"[{runtime.name}] building {msi.name}", flush=True)
                 build_msi(runtime, version, tree, msi)
             if args.sign_cert and args.sign_key:

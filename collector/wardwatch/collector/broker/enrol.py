@@ -85,10 +85,13 @@ def agent_config(state: BrokerState, agent: Enrolled, password: str, ca_file: st
     )
 
 
-def install_command(state: BrokerState, agent: Enrolled, password: str, version: str) -> str:
-    """The line that installs the agent on a Windows PC as this enrolment made it (the MSI and
-    the broker's CA certificate beside it, in the folder it runs from: ``%~dp0`` in a script,
-    or cd there first). Values go in double quotes: a GPO script runs it through cmd."""
+def install_command(
+    state: BrokerState, agent: Enrolled, password: str, version: str, folder: str = ""
+) -> str:
+    """The line that installs the agent on a Windows PC as this enrolment made it: the MSI and
+    the broker's CA certificate are in ``folder`` (``%~dp0`` in a script: its own folder,
+    whether a USB stick or a share; "" for the current one). Values are in double quotes for
+    cmd."""
     properties = {
         "MQTT_URL": state.agent_url,
         "AGENT_ID": agent.agent,
@@ -96,10 +99,15 @@ def install_command(state: BrokerState, agent: Enrolled, password: str, version:
         "ROLE": agent.role,
         "DEVICE_CLASS": agent.device_class,
         "MQTT_PASSWORD": password,
-        "CA_FILE": CA_NAME,
+        "CA_FILE": f"{folder}{CA_NAME}",
     }
     quoted = " ".join(f'{name}="{value}"' for name, value in properties.items())
-    return f"msiexec /i wardwatch-agent-{version}-x64.msi /qn {quoted}"
+    return f'msiexec /i "{folder}{msi_name(version)}" /qn {quoted}'
+
+
+def msi_name(version: str, legacy: bool = False) -> str:
+    """The file name ``make windows`` gives the agent's MSI (legacy: Windows 7 to 8.1)."""
+    return f"wardwatch-agent-{version}-x64{'-legacy' if legacy else ''}.msi"
 
 
 class Enrolment:

@@ -28,6 +28,7 @@ from wardwatch.collector.broker.enrol import (
     agent_config,
     check_agent,
     install_command,
+    msi_name,
 )
 from wardwatch.collector.cli.options import EXIT_CONFIG, EXIT_FAILED
 from wardwatch.common import table
@@ -128,22 +129,21 @@ def _deliver(state: setup.BrokerState, agent: Enrolled, password: str, out: Path
     """Print the agent's config, or write it (0600) with the CA beside it into ``out``; and the
     Windows install line, printed or as ``<id>.install.cmd`` (0600: it holds the password)."""
     text = agent_config(state, agent, password)
-    command = install_command(state, agent, password, version("wardwatch"))
+    release = version("wardwatch")
     if out is None:
         sys.stdout.write(text)
         print(f"# copy {state.ca_file} beside it as {CA_NAME}", file=sys.stderr)
-        print(
-            f"# on Windows, with the MSI and {CA_NAME} in the folder:\n{command}", file=sys.stderr
-        )
+        command = install_command(state, agent, password, release)
+        print(f"# on Windows, in the folder of the MSI and {CA_NAME}:\n{command}", file=sys.stderr)
         return
     out.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(state.ca_file, out / CA_NAME)
     setup.write_secret(out / f"{agent.agent}.toml", text)
-    # Run from the folder holding the MSI and ca.crt (a share, a USB stick): cd there first.
-    legacy = f"wardwatch-agent-{version('wardwatch')}-x64-legacy.msi"
+    # %~dp0: the script's own folder, so it runs from a USB stick or a share alike.
     script = (
-        '@echo off\r\ncd /d "%~dp0"\r\n'
-        f"rem Windows 7, 8.1, Server 2008 R2 to 2012 R2: {legacy} instead\r\n{command}\r\n"
+        f"@echo off\r\nrem Windows 7, 8.1, Server 2008 R2 to 2012 R2: "
+        f"{msi_name(release, legacy=True)} instead\r\n"
+        f"{install_command(state, agent, password, release, folder='%~dp0')}\r\n"
     )
     setup.write_secret(out / f"{agent.agent}.install.cmd", script)
 
