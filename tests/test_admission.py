@@ -13,20 +13,19 @@ from hypothesis import strategies as st
 
 from tests.support import hostile
 from tests.support.factories import host_facts, identity, inventory, link_facts, report
-from wardwatch.collector.config import LifecycleSection, LimitsSection
+from tests.support.judge import JUDGE
+from wardwatch.collector.config import LimitsSection
 from wardwatch.collector.ingest.admission import Admission, Recent, StatusMark
 from wardwatch.collector.ingest.clock import ClockJudge
 from wardwatch.collector.ingest.pipeline import decode_stage
 from wardwatch.collector.ingest.points import to_points
 from wardwatch.collector.ingest.subscriber import Incoming
-from wardwatch.collector.judgement.stage import Lifecycle
 from wardwatch.contract import wire
 
 pytestmark = pytest.mark.unit
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 CONNECTED = NOW - timedelta(hours=1)
-JUDGE = Lifecycle(LifecycleSection()).judge
 
 
 def admission(**limits: Any) -> Admission:

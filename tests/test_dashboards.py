@@ -15,7 +15,8 @@ import msgspec
 import pytest
 
 from tests.support import programs, repo
-from tests.support.factories import JUDGE, T0, host_facts, identity, link_facts, machine_facts
+from tests.support.factories import T0, host_facts, identity, link_facts, machine_facts
+from tests.support.judge import JUDGE
 from tests.support.known_fleet import CASES, case_report
 from wardwatch.collector.cli import main as cli
 from wardwatch.collector.config import InfluxSection

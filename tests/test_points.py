@@ -7,7 +7,6 @@ from datetime import timedelta
 import pytest
 
 from tests.support.factories import (
-    JUDGE,
     T0,
     host_facts,
     identity,
@@ -16,6 +15,7 @@ from tests.support.factories import (
     machine_facts,
     report,
 )
+from tests.support.judge import JUDGE
 from wardwatch.collector.influx.lineproto import Point, time_ns
 from wardwatch.collector.ingest.points import dead_letter_point, enrolment_point, to_points
 from wardwatch.contract import wire

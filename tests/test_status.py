@@ -7,7 +7,8 @@ from datetime import timedelta
 
 import pytest
 
-from tests.support.factories import JUDGE, T0, dead_link, host_facts, identity, link_facts, report
+from tests.support.factories import T0, dead_link, host_facts, identity, link_facts, report
+from tests.support.judge import JUDGE
 from wardwatch.collector.cli.status import fleet_status, human_duration, render_table
 from wardwatch.collector.config import InfluxSection
 from wardwatch.collector.devstack.services import Influxd

@@ -5,8 +5,6 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from wardwatch.collector.config import LifecycleSection
-from wardwatch.collector.judgement.stage import Lifecycle
 from wardwatch.contract import wire
 
 T0 = datetime(2026, 11, 2, 1, 30, 15, 123456, tzinfo=UTC)
@@ -97,10 +95,6 @@ def inventory(message_id: str = "inv1", *, at: datetime = T0, **overrides: Any) 
         sent_at=wire.now(),
         machine=machine_facts() if machine is None else machine,
     )
-
-
-JUDGE = Lifecycle(LifecycleSection()).judge
-"""The default policy, the shipped OS table, no register: how a plain collector judges."""
 
 
 def link_facts(**overrides: Any) -> wire.LinkFacts:
