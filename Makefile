@@ -61,9 +61,20 @@ else
 endif
 
 # test: the whole test suite against real local services (every tier; root for the network
-# namespaces of the link tests).
+# namespaces of the link tests and the Wine tier's mount namespace). The wine tier, mostly
+# waiting on Wine's start-ups, runs in a second pytest beside the others (its output follows
+# theirs, also in build/wine-tier.log); with PYTEST_ARGS, one pytest runs what they select.
 test: deps venv
+ifeq ($(strip $(PYTEST_ARGS)),)
+	@mkdir -p build
+	@$(BIN)/python -m pytest -q -m wine -p no:cacheprovider >build/wine-tier.log 2>&1 & wine=$$!; \
+	$(BIN)/python -m pytest -q -m "not wine"; rest=$$?; \
+	wait $$wine; tier=$$?; \
+	echo "--- the wine tier (build/wine-tier.log):"; cat build/wine-tier.log; \
+	test $$rest -eq 0 && test $$tier -eq 0
+else
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+endif
 
 # test-fast: the unit tier only, in seconds: no root, no service, no program started
 # (tests/conftest.py enforces it). The other tiers: -m services, -m process, -m netns.

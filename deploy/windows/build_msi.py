@@ -137,8 +137,21 @@ def _normal(name: str) -> str:
     return re.sub(r"[-_.]+", "_", name).lower()
 
 
+def _cached(pin: Pin, cache: Path) -> Path | None:
+    """The file of ``pin`` in ``cache`` whose hash is the pinned one, if there is one."""
+    stem = _normal(f"{pin.name}-{pin.version}-")
+    for path in sorted(cache.iterdir()):
+        if _normal(path.name).startswith(stem) and sha256(path) == pin.sha256:
+            return path
+    return None
+
+
 def _pip_download(pins: tuple[Pin, ...], options: list[str], cache: Path) -> list[Path]:
-    """Download ``pins`` into ``cache`` with pip, hashes required; the files, hash-checked."""
+    """The files of ``pins``: from ``cache``, or downloaded into it by pip, hashes required;
+    either way each file's hash is checked."""
+    cached = [_cached(pin, cache) for pin in pins]
+    if None not in cached:  # no pip: it takes seconds to say all is there
+        return [path for path in cached if path is not None]
     # Its own requirements file: two builds (tests) may share a cache at the same time.
     with tempfile.TemporaryDirectory() as work:
         requirements = Path(work) / "requirements.txt"
@@ -152,17 +165,12 @@ def _pip_download(pins: tuple[Pin, ...], options: list[str], cache: Path) -> lis
         raise BuildError(f"pip download failed:\n{done.stderr.strip()}")
     found = []
     for pin in pins:
-        stem = _normal(f"{pin.name}-{pin.version}-")
-        matches = [
-            f
-            for f in sorted(cache.iterdir())
-            if _normal(f.name).startswith(stem) and sha256(f) == pin.sha256
-        ]
-        if not matches:
+        path = _cached(pin, cache)
+        if path is None:
             raise BuildError(
                 f"{pin.name} {pin.version}: no downloaded file has sha256 {pin.sha256}"
             )
-        found.append(matches[0])
+        found.append(path)
     return found
 
 

@@ -18,7 +18,9 @@ from pathlib import Path
 
 import pytest
 
-INSTALL = "apt-get install -y --no-install-recommends wixl msitools faketime wine wine64"
+INSTALL = (
+    "apt-get install -y --no-install-recommends wixl msitools faketime wine wine64 osslsigncode"
+)
 """What ``make deps`` installs for the Windows installers and their tests."""
 INSTALL_DIR = "C:\\Program Files\\wardwatch"
 """Where the MSI installs the agent, as Windows names it."""
