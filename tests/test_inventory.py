@@ -173,6 +173,30 @@ def test_any_firmware_strings_make_a_valid_wire_message(
         bios_vendor=bios,
         bios_version=bios,
         chassis_type=product,
+        product_version=serial,
+        family=serial,
+        version=bios,
+        cpus=[
+            smbios.Cpu(
+                socket=bios,
+                manufacturer=bios,
+                version=cpu,
+                max_speed_mhz=None,
+                current_speed_mhz=None,
+                cores=None,
+                threads=None,
+            )
+        ],
+        memory=[
+            smbios.MemoryDevice(
+                locator=serial,
+                size_mb=4096,
+                speed_mts=None,
+                type=product,
+                manufacturer=bios,
+                part_number=serial,
+            )
+        ],
     )
     reading = machine.from_evidence(
         table,
@@ -199,3 +223,55 @@ def test_any_firmware_strings_make_a_valid_wire_message(
     decoded = wire.decode(wire.topic("a", "inventory"), wire.encode(inventory))
     assert decoded == inventory
     assert reading.facts.cpu_count == 1
+
+
+def test_the_table_s_dating_evidence_reaches_the_wire() -> None:
+    """The product line (Lenovo's Version, else the Family), the SMBIOS version, the memory
+    type of the populated slots and the socket: evidence of the machine's age (issue 14)."""
+    empty = smbios.MemoryDevice(
+        locator="A", size_mb=0, speed_mts=None, type="DDR4", manufacturer="", part_number=""
+    )
+    filled = msgspec.structs.replace(empty, locator="B", size_mb=4096, type="DDR3")
+    table = smbios.Smbios(
+        version="2.7",
+        manufacturer="LENOVO",
+        product="10AAS0Y500",
+        product_version="ThinkCentre M73",
+        family="",
+        cpus=[
+            smbios.Cpu(
+                socket="LGA1150",
+                manufacturer="Intel(R) Corporation",
+                version="Intel(R) Core(TM) i5-4570 CPU @ 3.20GHz",
+                max_speed_mhz=None,
+                current_speed_mhz=None,
+                cores=4,
+                threads=4,
+            )
+        ],
+        memory=[empty, filled],
+    )
+    facts = _facts_of(table)
+    assert (facts.model_line, facts.smbios_version, facts.memory_type, facts.cpu_socket) == (
+        "ThinkCentre M73",
+        "2.7",
+        "DDR3",
+        "LGA1150",
+    )
+    dell = _facts_of(msgspec.structs.replace(table, product_version="", family="OptiPlex"))
+    assert dell.model_line == "OptiPlex"
+
+
+def _facts_of(table: smbios.Smbios) -> wire.MachineFacts:
+    """A Windows 7 PC's facts from ``table`` alone."""
+    return machine.from_evidence(
+        table,
+        hostname="pc07",
+        os_identity=osinfo.OsIdentity(name="Windows", version="7", build="7601", edition=""),
+        os_installed=None,
+        cpu_fallback="",
+        cpu_count=4,
+        memory_mb_fallback=4096.0,
+        disks=smart.SmartScan(),
+        first_seen=None,
+    ).facts

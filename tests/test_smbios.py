@@ -139,6 +139,17 @@ def test_uuid_before_2_6_is_not_byte_swapped() -> None:
 
 
 @pytest.mark.unit
+def test_the_product_line_is_read_from_version_and_family() -> None:
+    raw = b.system(1, "LENOVO", "10AAS0Y500", version="ThinkCentre M73", family="ThinkCentre")
+    table = smbios.parse_table(raw + b.end_of_table(), "2.8")
+    assert (table.product, table.product_version, table.family) == (
+        "10AAS0Y500",
+        "ThinkCentre M73",
+        "ThinkCentre",
+    )
+
+
+@pytest.mark.unit
 def test_entry_points() -> None:
     ep2 = smbios.parse_entry_point(b.entry_point_2(DELL_OPTIPLEX_3010, 8, 0xF0000))
     assert (ep2.version, ep2.table_address, ep2.structure_count) == ("2.7", 0xF0000, 8)

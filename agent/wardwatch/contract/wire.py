@@ -204,6 +204,15 @@ class MachineFacts(Struct, frozen=True, kw_only=True, tag="machine", tag_field="
     disks: Annotated[List[Disk], Meta(max_length=MAX_DISKS)] = msgspec.field(default_factory=list)
     first_seen: Optional[date] = None
     """When the agent first ran on this machine (its state directory's first day)."""
+    model_line: Text = ""
+    """The maker's name of the product line, where the model is a type code (SMBIOS type 1's
+    Version, else its Family: Lenovo's "ThinkCentre M73" of "10AAS0Y500")."""
+    smbios_version: Text = ""
+    """The SMBIOS specification the firmware's table follows ("2.7"): no older than it."""
+    memory_type: Text = ""
+    """The type of the installed memory ("DDR3"), from the populated slots."""
+    cpu_socket: Text = ""
+    """The processor's socket as the firmware names it ("LGA1150")."""
 
 
 TargetKind = Literal["gateway", "dns", "hub", "mcu", "internet", "vc-endpoint", "service"]

@@ -39,6 +39,17 @@ def _text(value: str) -> str:
     return wire.one_line(value.strip())
 
 
+_NO_TYPE = {"", "Unknown", "Other"}
+
+
+def _memory_type(table: smbios.Smbios) -> str:
+    """The type of the populated slots (the first named one: a PC's slots share one type)."""
+    for device in table.memory:
+        if device.size_mb and device.type not in _NO_TYPE:
+            return device.type
+    return ""
+
+
 def from_evidence(
     table: smbios.Smbios,
     *,
@@ -77,6 +88,10 @@ def from_evidence(
         memory_mb=float(table.memory_mb or memory_mb_fallback),
         disks=disks.disks,
         first_seen=first_seen,
+        model_line=_text(table.product_version or table.family),
+        smbios_version=_text(table.version),
+        memory_type=_text(_memory_type(table)),
+        cpu_socket=_text(table.cpus[0].socket if table.cpus else ""),
     )
     validated = msgspec.json.decode(msgspec.json.encode(facts), type=wire.MachineFacts)
     missing = [wire.one_line(item) for item in (*table.missing, *disks.problems)]

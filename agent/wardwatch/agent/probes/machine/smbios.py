@@ -60,8 +60,12 @@ class Smbios(Struct, frozen=True, kw_only=True):
     bios_date: Optional[date] = None
     manufacturer: str = ""
     product: str = ""
+    product_version: str = ""
+    """Type 1's Version: where Lenovo names the line ("ThinkCentre M73") of a type code."""
     serial: str = ""
     sku: str = ""
+    family: str = ""
+    """Type 1's Family (SMBIOS 2.4+): the maker's line ("OptiPlex", "ThinkPad T440")."""
     uuid: str = ""
     baseboard_manufacturer: str = ""
     baseboard_product: str = ""
@@ -350,8 +354,10 @@ def parse_table(
         bios_date=codes.parse_bios_date(date_raw),
         manufacturer=string(1, 0x04),
         product=string(1, 0x05),
+        product_version=string(1, 0x06),
         serial=string(1, 0x07),
         sku=string(1, 0x19),
+        family=string(1, 0x1A),
         uuid=_uuid(uuid_raw, _version_tuple(version)) if len(uuid_raw) == 16 else "",
         baseboard_manufacturer=string(2, 0x04),
         baseboard_product=string(2, 0x05),
