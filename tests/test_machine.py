@@ -44,6 +44,16 @@ def test_dump_of_an_old_dell_with_an_updated_bios(tmp_path: Path) -> None:
     assert found["age"]["since"].startswith("2012")
     assert found["age"]["source"] == "cpu"
     assert set(found["age"]) >= {"since", "years", "source", "confidence"}
+    # The range the evidence allows, and each piece of it with its verdict (issue 14).
+    assert (found["age"]["earliest"], found["age"]["latest"]) == (2012, 2013)
+    verdicts = {clue["kind"]: clue["verdict"] for clue in found["evidence"]}
+    assert verdicts == {
+        "bios": "agrees",
+        "cpu": "taken",
+        "model": "agrees",
+        "memory": "agrees",
+        "smbios": "agrees",
+    }
     assert {"serial", "os"} <= set(found)
 
 

@@ -152,7 +152,10 @@ HARDWARE = Measurement(
         "since": Field("str", "", "estimated date the machine entered service (ISO)"),
         "age_years": Field("float", "y", "estimated age"),
         "age_source": Field(
-            "str", "", "evidence of the age: register, bios, disk, cpu, os_install, first_seen"
+            "str",
+            "",
+            "evidence of the age: register, bios, disk, cpu, os_install, first_seen, model "
+            "(the product line), memory (its type), smbios (the table's version)",
         ),
         "age_confidence": Field("str", "", "high, medium or low"),
         "manufacturer": Field("str", "", "system manufacturer (SMBIOS)"),

@@ -36,22 +36,35 @@ a new machine could still ship with it):
 4. CPU launch year alone (its first day): **low**.
 5. OS install or first seen alone: **low**.
 
+Then the table's own dating evidence (``hardware_dates``: the product line's generation, the
+memory type, the processor socket, the SMBIOS version) bounds the answer of rules 2 to 5: a year
+after its earliest ceiling becomes that year, a year before its latest floor that floor (one
+step less confident, and the reason says which evidence moved it). So an updated BIOS with an
+unknown CPU cannot make an old machine young. Floors after ceilings (the CPU's launch
+included) are conflicting evidence: nothing moves, the confidence drops a step, the reason
+says so. The estimate reports the range (``earliest``, ``latest``); ``age_clues`` gives each
+piece of evidence its verdict.
+
 With no evidence at all there is no estimate (None).
 """
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, timedelta
-from typing import Final, Literal, Optional, Tuple
+from typing import Dict, Final, List, Literal, Optional, Tuple
 
+import msgspec
 from msgspec import Struct
 
 from wardwatch.contract.wire import MachineFacts
-from wardwatch.rules import cpu_launch
+from wardwatch.rules import cpu_launch, hardware_dates
 from wardwatch.rules.cpu_launch import CpuLaunch
 
 Confidence = Literal["high", "medium", "low"]
-Source = Literal["register", "bios", "disk", "cpu", "os_install", "first_seen"]
+Source = Literal[
+    "register", "bios", "disk", "cpu", "os_install", "first_seen", "model", "memory", "smbios"
+]
 
 BIOS_UPDATE_GAP_YEARS: Final = 2
 """Machines ship with a CPU series for about two years after its last model's launch; a BIOS
@@ -61,6 +74,16 @@ MAX_PLAUSIBLE_HOURS: Final = 30 * 8766
 """Thirty years always on; more is a corrupt SMART attribute, not a disk."""
 
 _DAYS_PER_YEAR: Final = 365.25
+
+
+class Bound(Struct, frozen=True, kw_only=True):
+    """What the table itself says of when the machine was made: in or after ``earliest``, and
+    in or before ``latest`` when it says (``wardwatch.rules.hardware_dates``)."""
+
+    kind: Source
+    earliest: int
+    latest: Optional[int] = None
+    text: str
 
 
 class AgeEvidence(Struct, frozen=True, kw_only=True):
@@ -79,6 +102,9 @@ class AgeEvidence(Struct, frozen=True, kw_only=True):
     """When the OS was installed."""
     first_seen: Optional[date] = None
     """When wardwatch first saw the machine."""
+    bounds: List[Bound] = msgspec.field(default_factory=list)
+    """What the table says of when the machine was made: its product line's generation, its
+    memory type, its SMBIOS version."""
 
 
 class AgeEstimate(Struct, frozen=True, kw_only=True):
@@ -89,6 +115,11 @@ class AgeEstimate(Struct, frozen=True, kw_only=True):
     source: Source
     confidence: Confidence
     reason: str
+    earliest: Optional[int] = None
+    """The earliest year the machine can have been made in, by every floor the evidence sets
+    (the CPU's launch, the product line, the memory type, the SMBIOS version)."""
+    latest: Optional[int] = None
+    """The latest, by every ceiling the table sets (the product line, the memory type)."""
 
 
 def evidence_of(machine: MachineFacts, purchase_date: date | None = None) -> AgeEvidence:
@@ -104,14 +135,36 @@ def evidence_of(machine: MachineFacts, purchase_date: date | None = None) -> Age
         cpu=cpu_launch.launch(machine.cpu) if machine.cpu else None,
         os_installed=machine.os_installed,
         first_seen=machine.first_seen,
+        bounds=[] if machine.hypervisor else _bounds(machine),
     )
+
+
+def _bounds(machine: MachineFacts) -> List[Bound]:
+    """What the table says of when the hardware was made (a VM's table says nothing of it)."""
+    said: list[tuple[Source, hardware_dates.DateRange | None]] = [
+        (
+            "model",
+            hardware_dates.product_line(machine.manufacturer, machine.model, machine.model_line),
+        ),
+        ("memory", hardware_dates.memory_type(machine.memory_type)),
+        ("cpu", hardware_dates.processor_socket(machine.cpu_socket)),
+    ]
+    version = re.match(r"(\d+)\.(\d+)", machine.smbios_version)
+    if version:
+        said.append(("smbios", hardware_dates.smbios_version(int(version[1]), int(version[2]))))
+    return [
+        Bound(kind=kind, earliest=found.earliest, latest=found.latest, text=found.reason)
+        for kind, found in said
+        if found is not None
+    ]
 
 
 def _launch(cpu: CpuLaunch) -> date:
     return date(cpu.year, 1, 1)
 
 
-def _cpu_text(cpu: CpuLaunch) -> str:
+def cpu_text(cpu: CpuLaunch) -> str:
+    """How an estimate's reason names the CPU and its launch years."""
     years = str(cpu.year) if cpu.year == cpu.year_to else f"{cpu.year}-{cpu.year_to}"
     return f"CPU {cpu.family} launched {years}"
 
@@ -128,7 +181,7 @@ def _bios_trusted(evidence: AgeEvidence, today: date, notes: list[str]) -> date 
         notes.append(f"BIOS date {bios} ignored: in the future")
         return None
     if cpu is not None and bios.year < cpu.year - 1:
-        notes.append(f"BIOS date {bios} ignored: implausibly before the {_cpu_text(cpu)}")
+        notes.append(f"BIOS date {bios} ignored: implausibly before the {cpu_text(cpu)}")
         return None
     return bios
 
@@ -171,12 +224,64 @@ def estimate(evidence: AgeEvidence, now: datetime) -> AgeEstimate | None:
         )
     if found is None:
         return None
+    earliest, latest = _floor(evidence), _ceiling(evidence)
+    if found[1] != "register":
+        # The CPU is weighed by the rules already (a BIOS a little before its launch is
+        # trusted): only the table's own bounds move their answer.
+        found = _within_the_table(found, earliest, _floor(evidence, with_cpu=False), latest)
     since, source, confidence, why = found
     years = max(0.0, round((today - since).days / _DAYS_PER_YEAR, 2))
     reason = "; ".join([why, *notes])
     return AgeEstimate(
-        since=since, years=years, source=source, confidence=confidence, reason=reason
+        since=since,
+        years=years,
+        source=source,
+        confidence=confidence,
+        reason=reason,
+        earliest=earliest[0] if earliest else None,
+        latest=latest[0] if latest else None,
     )
+
+
+Limit = Tuple[int, Source, str]
+"""A year the table sets as a floor or a ceiling, its source, and how to say it."""
+
+
+def _floor(evidence: AgeEvidence, with_cpu: bool = True) -> Limit | None:
+    """The latest of the floors: the machine was made in that year or after."""
+    floors: list[Limit] = [(b.earliest, b.kind, b.text) for b in evidence.bounds]
+    if with_cpu and evidence.cpu is not None:
+        floors.append((evidence.cpu.year, "cpu", cpu_text(evidence.cpu)))
+    return max(floors, default=None, key=lambda f: f[0])
+
+
+def _ceiling(evidence: AgeEvidence) -> Limit | None:
+    """The earliest of the ceilings: the machine was made in that year or before."""
+    ceilings = [(b.latest, b.kind, b.text) for b in evidence.bounds if b.latest is not None]
+    return min(ceilings, default=None, key=lambda c: c[0])
+
+
+_LOWER: Final[Dict[Confidence, Confidence]] = {"high": "medium", "medium": "low", "low": "low"}
+
+
+def _within_the_table(
+    found: Found, earliest: Limit | None, floor: Limit | None, latest: Limit | None
+) -> Found:
+    """The rules' answer, moved into the years the table allows (``floor``: the table's own,
+    without the CPU): a late BIOS date (updated) with an unknown CPU must not make an old
+    machine young. Conflicting limits (``earliest``, the CPU's included, after ``latest``)
+    move nothing and lower the confidence, saying so."""
+    since, source, confidence, why = found
+    if earliest and latest and earliest[0] > latest[0]:
+        conflict = f"conflicting evidence: {earliest[2]}, yet {latest[2]}"
+        return since, source, _LOWER[confidence], f"{why}; {conflict}"
+    if latest and since.year > latest[0]:
+        moved = f"but {latest[2]}: made in {latest[0]} or before, so {latest[0]} is taken"
+        return date(latest[0], 1, 1), latest[1], _LOWER[confidence], f"{why}; {moved}"
+    if floor and since.year < floor[0]:
+        moved = f"but {floor[2]}: made in {floor[0]} or after, so {floor[0]} is taken"
+        return date(floor[0], 1, 1), floor[1], _LOWER[confidence], f"{why}; {moved}"
+    return found
 
 
 def _by_register(evidence: AgeEvidence, today: date, notes: list[str]) -> Found | None:
@@ -188,7 +293,7 @@ def _by_register(evidence: AgeEvidence, today: date, notes: list[str]) -> Found 
     if purchase is None:
         return None
     if cpu is not None and cpu.year > purchase.year:
-        why = f"asset register purchase date, but the {_cpu_text(cpu)}, after it"
+        why = f"asset register purchase date, but the {cpu_text(cpu)}, after it"
         return purchase, "register", "medium", why
     return purchase, "register", "high", "asset register purchase date"
 
@@ -206,7 +311,7 @@ def _by_bios(
     cpu = evidence.cpu
     if cpu is not None and bios.year > cpu.year_to + BIOS_UPDATE_GAP_YEARS:
         why = (
-            f"BIOS date {bios} is long after the {_cpu_text(cpu)}: the BIOS was likely "
+            f"BIOS date {bios} is long after the {cpu_text(cpu)}: the BIOS was likely "
             "updated, so the older bound, the CPU launch year, is taken"
         )
         return _launch(cpu), "cpu", "medium", why
@@ -217,7 +322,7 @@ def _by_bios(
         why = f"{older[2]}, before the BIOS date {bios}: the BIOS was likely updated"
         return older[0], older[1], "medium", why
     if cpu is not None:
-        return bios, "bios", "high", f"BIOS release date, consistent with the {_cpu_text(cpu)}"
+        return bios, "bios", "high", f"BIOS release date, consistent with the {cpu_text(cpu)}"
     return bios, "bios", "medium", "BIOS release date (CPU launch year unknown)"
 
 
@@ -232,11 +337,11 @@ def _by_disk(evidence: AgeEvidence, disk: date | None, existed: Dated | None) ->
         return disk, "disk", "low", f"{disk_text} (a lower bound on age)"
     if disk.year > cpu.year_to + BIOS_UPDATE_GAP_YEARS:
         why = (
-            f"{_cpu_text(cpu)}, long before the {disk_text}: the disk was likely replaced "
+            f"{cpu_text(cpu)}, long before the {disk_text}: the disk was likely replaced "
             "or rarely on, so the older bound, the CPU launch year, is taken"
         )
         return _launch(cpu), "cpu", "low", why
-    return disk, "disk", "medium", f"{disk_text}, consistent with the {_cpu_text(cpu)}"
+    return disk, "disk", "medium", f"{disk_text}, consistent with the {cpu_text(cpu)}"
 
 
 def _by_cpu_or_existence(evidence: AgeEvidence, existed: Dated | None) -> Found | None:
@@ -246,7 +351,7 @@ def _by_cpu_or_existence(evidence: AgeEvidence, existed: Dated | None) -> Found 
             _launch(evidence.cpu),
             "cpu",
             "low",
-            f"{_cpu_text(evidence.cpu)} (the earliest possible)",
+            f"{cpu_text(evidence.cpu)} (the earliest possible)",
         )
     if existed is not None:
         return existed[0], existed[1], "low", f"no other evidence: {existed[2]}"

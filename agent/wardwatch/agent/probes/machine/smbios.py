@@ -6,9 +6,9 @@ to a file; the per-OS readers (``smbios_linux``, ``smbios_windows``) only fetch 
 this module. What the spec's codes and the vendors' strings mean is ``smbios_codes``. It touches
 no OS facility and imports only the standard library and msgspec.
 
-Firmware tables are often sloppy and sometimes damaged, so nothing here raises on bad input:
-the parser keeps what it could read and says in ``Smbios.missing`` what it could not, and why.
-Field offsets and code tables follow the DMTF SMBIOS Reference Specification (DSP0134).
+Firmware tables are often sloppy and sometimes damaged, so nothing here raises on bad input: the
+parser keeps what it could read and says in ``Smbios.missing`` what it could not, and why. Field
+offsets and code tables follow the DMTF SMBIOS Reference Specification (DSP0134).
 """
 
 from __future__ import annotations
@@ -60,12 +60,10 @@ class Smbios(Struct, frozen=True, kw_only=True):
     bios_date: Optional[date] = None
     manufacturer: str = ""
     product: str = ""
-    product_version: str = ""
-    """Type 1's Version: where Lenovo names the line ("ThinkCentre M73") of a type code."""
+    product_version: str = ""  # type 1's Version: Lenovo's line ("ThinkCentre M73")
     serial: str = ""
     sku: str = ""
-    family: str = ""
-    """Type 1's Family (SMBIOS 2.4+): the maker's line ("OptiPlex", "ThinkPad T440")."""
+    family: str = ""  # type 1's Family (SMBIOS 2.4+): the maker's line ("OptiPlex")
     uuid: str = ""
     baseboard_manufacturer: str = ""
     baseboard_product: str = ""
@@ -178,15 +176,10 @@ class _Structure:
     def byte(self, at: int) -> int | None:
         return self.data[at] if at < len(self.data) else None
 
-    def word(self, at: int) -> int | None:
-        return (
-            int.from_bytes(self.data[at : at + 2], "little") if at + 2 <= len(self.data) else None
-        )
-
-    def dword(self, at: int) -> int | None:
-        return (
-            int.from_bytes(self.data[at : at + 4], "little") if at + 4 <= len(self.data) else None
-        )
+    def word(self, at: int, size: int = 2) -> int | None:
+        """The little-endian number of ``size`` bytes at ``at`` (4: a DWORD); None past the end."""
+        end = at + size
+        return int.from_bytes(self.data[at:end], "little") if end <= len(self.data) else None
 
     def string(self, at: int, missing: list[str]) -> str:
         """The string whose 1-based index is at ``at``; 0 means none, past the set is noted."""
@@ -269,7 +262,7 @@ def _memory_size_mb(s: _Structure) -> int | None:
         return None
     if code == 0x7FFF:
         # 32 GB or more: the real size is the Extended Size DWORD, in MB, bits 30:0.
-        extended = s.dword(0x1C)
+        extended = s.word(0x1C, 4)
         return None if extended is None else extended & 0x7FFFFFFF
     if code & 0x8000:
         # Granularity bit: the value is in KB. Rounded up, so that a populated slot of a few

@@ -9,12 +9,13 @@ from typing import Any
 import msgspec
 
 from wardwatch.agent.probes.machine.probe import Reading
-from wardwatch.rules import age
+from wardwatch.rules import age, age_clues
 
 
 def view(reading: Reading, now: datetime) -> dict[str, Any]:
     """What ``inventory --json`` prints: the facts, plus ``cpu_launch_year``, ``os``,
-    ``virtual``, ``age`` ({since, years, source, confidence, reason}) and ``missing``."""
+    ``virtual``, ``age`` ({since, years, source, confidence, reason, earliest, latest}),
+    ``evidence`` (each piece, what it says and its verdict) and ``missing``."""
     facts = reading.facts
     evidence = age.evidence_of(facts)
     estimate = age.estimate(evidence, now)
@@ -25,6 +26,7 @@ def view(reading: Reading, now: datetime) -> dict[str, Any]:
         os=" ".join(part for part in (facts.os_name, facts.os_version) if part),
         virtual=bool(facts.hypervisor),
         age=msgspec.to_builtins(estimate),
+        evidence=msgspec.to_builtins(age_clues.clues(evidence, estimate, now) if estimate else []),
         missing=reading.missing,
     )
     return shown
@@ -64,5 +66,9 @@ def render(shown: dict[str, Any]) -> str:
             f"({estimate['source']}, {estimate['confidence']} confidence)"
         )
         lines.append(f"              {estimate['reason']}")
+        if estimate["earliest"] or estimate["latest"]:
+            span = f"{estimate['earliest'] or '?'} to {estimate['latest'] or 'now'}"
+            lines.append(f"made          {span}, by the evidence below")
+    lines += [f"evidence      {clue['says']}: {clue['verdict']}" for clue in shown["evidence"]]
     lines += [f"missing       {item}" for item in shown["missing"]]
     return "\n".join(lines)
