@@ -29,7 +29,9 @@ def _hours_ago(hours: int) -> date:
 
 IVY = _cpu("Intel(R) Core(TM) i3-3220 CPU @ 3.30GHz")  # 2012
 SKYLAKE = _cpu("Intel(R) Core(TM) i5-6500 CPU @ 3.20GHz")  # 2015
-COMET = _cpu("Intel(R) Core(TM) i5-10400 CPU @ 2.90GHz")  # 2019-2020
+COMET = _cpu(
+    "Intel(R) Core(TM) i5-10400 CPU @ 2.90GHz"
+)  # 2020 (the model's own year, not its series')
 
 # (scenario, evidence, since, source, confidence, words the reason must contain)
 SCENARIOS: list[tuple[str, AgeEvidence, date, str, str, tuple[str, ...]]] = [
@@ -165,7 +167,7 @@ SCENARIOS: list[tuple[str, AgeEvidence, date, str, str, tuple[str, ...]]] = [
         _hours_ago(40_000),
         "disk",
         "medium",
-        ("consistent", "2019-2020"),
+        ("consistent", "launched 2020"),
     ),
     (
         "disk far younger than the CPU: replaced or rarely on, the CPU wins",
