@@ -83,6 +83,7 @@ CASES = [
         "desktop",
         {
             "serial": "SN-BIOS",
+            "model": "OptiPlex 3020",  # a Haswell OptiPlex: the 3010 default could not hold it
             "bios_date": date(2014, 5, 10),
             "cpu": "Intel(R) Core(TM) i5-4590 CPU @ 3.30GHz",
             **WIN10_LTSC_2021,

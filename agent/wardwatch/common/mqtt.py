@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import socket
 import ssl
@@ -226,7 +227,11 @@ class Connection:
     def stop(self) -> None:
         """Disconnect cleanly (no last will) and stop the network thread."""
         self.client.disconnect()
-        self.client.loop_stop()
+        # The disconnect can end paho's thread by itself, which then sets its own handle to None
+        # between loop_stop's check of it and its join (measured: "'NoneType' object has no
+        # attribute 'join'", once under load): the thread is gone, as asked.
+        with contextlib.suppress(AttributeError):
+            self.client.loop_stop()
 
     def wait_connected(self, timeout_s: float) -> bool:
         """True once connected, False if ``timeout_s`` passed first."""
