@@ -127,7 +127,8 @@ def test_known_fleet_gets_exactly_the_expected_verdicts(
         row.tags["agent"]: row.values
         for row in reader.query(
             'SELECT "days_left", "end_date", "since", "age_confidence", "asset_line", '
-            '"policy", "model", "serial" FROM "hardware" GROUP BY "agent"'
+            '"policy", "model", "serial", "made_earliest", "made_latest" FROM "hardware" '
+            'GROUP BY "agent"'
         )
     }
     assert exact["reg-overdue"]["end_date"] == "2025-06-01"
@@ -137,6 +138,9 @@ def test_known_fleet_gets_exactly_the_expected_verdicts(
     assert exact["reg-due"]["asset_line"] == 3  # matched by hostname
     assert exact["bios-overdue"]["since"] == "2014-05-10"
     assert exact["bios-overdue"]["age_confidence"] == "high"
+    # The years the evidence allows: the i5-4590's launch, the OptiPlex 3020's line.
+    assert exact["bios-overdue"]["made_earliest"] == 2014
+    assert 2014 <= exact["bios-overdue"]["made_latest"] <= 2015
     assert exact["bios-updated"]["since"] == "2012-01-01"
     assert exact["reg-ok"]["policy"] == "vn-tt23-2023"
     assert (exact["reg-ok"]["model"], exact["reg-ok"]["serial"]) == ("OptiPlex 3010", "SN-OK")

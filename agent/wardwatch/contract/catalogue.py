@@ -158,6 +158,10 @@ HARDWARE = Measurement(
             "(the product line), memory (its type), smbios (the table's version)",
         ),
         "age_confidence": Field("str", "", "high, medium or low"),
+        "made_earliest": Field(
+            "int", "y", "the earliest year the evidence lets the machine be made in (CPU, line…)"
+        ),
+        "made_latest": Field("int", "y", "the latest year the table lets it be made in"),
         "manufacturer": Field("str", "", "system manufacturer (SMBIOS)"),
         "model": Field("str", "", "system product name (SMBIOS)"),
         "serial": Field("str", "", "system serial number (SMBIOS)"),

@@ -55,6 +55,8 @@ class HardwareJudgement(Struct, frozen=True, kw_only=True):
     age_years: float | None = None
     age_source: str | None = None
     age_confidence: str | None = None
+    made_earliest: int | None = None
+    made_latest: int | None = None
     manufacturer: str
     model: str
     serial: str
@@ -162,6 +164,8 @@ def judge_hardware(
         age_years=found.age_years,
         age_source=estimate.source,
         age_confidence=estimate.confidence,
+        made_earliest=estimate.earliest,
+        made_latest=estimate.latest,
     )
 
 
