@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import sqlite3
 import subprocess
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -18,6 +17,7 @@ import pytest
 
 from tests.support import programs
 from tests.support.city import City, city_of
+from tests.support.faults import read_outbox
 from tests.support.helpers import wait_until
 from tests.support.msi_build import NEWER, Built, built
 from tests.support.wine import INSTALL_DIR, DmiNamespace, Wine
@@ -289,14 +289,9 @@ def _upgrade_keeps_config_and_outbox(wine: Wine, city: City, case: Case, built: 
 
 
 def _pending_reports(wine: Wine) -> dict[str, float]:
-    """The reports waiting in the service's outbox: id, and when measured (read-only, as the
-    agent keeps writing)."""
-    uri = f"{(_state(wine) / 'outbox.sqlite3').as_uri()}?mode=ro"
-    db = sqlite3.connect(uri, uri=True, timeout=10)
-    try:
-        rows = db.execute("SELECT id, measured_at FROM outbox WHERE kind = 'report'").fetchall()
-    finally:
-        db.close()
+    """The reports waiting in the service's outbox: id, and when measured."""
+    query = "SELECT id, measured_at FROM outbox WHERE kind = 'report'"
+    rows = read_outbox(_state(wine) / "outbox.sqlite3", query)
     return {str(id_): float(at) for id_, at in rows}
 
 

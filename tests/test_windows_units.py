@@ -29,26 +29,21 @@ the sysfs path with Windows' separator).
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 import re
 import shutil
-import sys
 import tomllib
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 
-from tests.support import repo
+from tests.support import msi_build, repo
+from tests.support.msi_build import CACHE
 from tests.support.wine import Wine
 
 pytestmark = [pytest.mark.wine, pytest.mark.process]
 
-BUILD = repo.ROOT / "deploy" / "windows" / "build_msi.py"
-CACHE = repo.ROOT / "build" / "windows-inputs"
-"""Downloads are kept between runs (hash-checked every time), shared with the MSI build's."""
 TESTS = repo.ROOT / "tests"
 PINS = TESTS / "support" / "wine_pytest.toml"
 FILES = (
@@ -85,17 +80,6 @@ PASSED_AT_LEAST = {"main": 354, "legacy": 354}
 """As measured (2 deselected, 16 of other tiers left out by ``-m unit``)."""
 CASES = (("main", "win10"), ("legacy", "win7"))
 """Each runtime and the Windows its Wine prefix plays."""
-
-
-def _build_msi() -> ModuleType:
-    """deploy/windows/build_msi.py as a module (it is a script, in no package)."""
-    spec = importlib.util.spec_from_file_location("build_msi", BUILD)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    # Its dataclasses look their module up in sys.modules while they are made.
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 def _stage(build_msi: Any, runtime: Any, tree: Path) -> None:
@@ -156,7 +140,7 @@ def _run_units(build_msi: Any, runtime: Any, windows: str, work: Path) -> str:
 
 def test_the_agents_unit_tier_passes_under_both_windows_runtimes(tmp_path: Path) -> None:
     """CPython 3.13 on Windows 10 and 3.8 on Windows 7, side by side (the suite's time)."""
-    build_msi = _build_msi()
+    build_msi = msi_build.script()
     runtimes = {runtime.name: runtime for runtime in build_msi.load_inputs()}
     with ThreadPoolExecutor(len(CASES)) as pool:
         futures = [

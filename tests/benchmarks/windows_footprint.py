@@ -31,7 +31,6 @@ not what Task Manager shows on a real Windows. ``make bench`` runs this in
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import queue
 import shutil
@@ -50,7 +49,7 @@ from typing import IO, Protocol, cast
 
 import psutil
 
-from tests.support import repo
+from tests.support import msi_build
 from tests.support.helpers import collector_config, running_collector
 from tests.support.wine import INSTALL, Wine
 from wardwatch.agent.probes.links import netinfo_linux, netinfo_windows
@@ -96,15 +95,8 @@ class BuildMsi(Protocol):
 
 
 def build_msi() -> BuildMsi:
-    """``deploy/windows/build_msi.py``, imported by path (deploy/ is no package)."""
-    if "build_msi" not in sys.modules:
-        path = repo.DEPLOY / "windows" / "build_msi.py"
-        spec = importlib.util.spec_from_file_location("build_msi", path)
-        assert spec is not None and spec.loader is not None
-        # Registered before it runs: its dataclasses look their own module up as they are made.
-        module = sys.modules["build_msi"] = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-    return cast(BuildMsi, sys.modules["build_msi"])
+    """``deploy/windows/build_msi.py``'s functions, typed."""
+    return cast(BuildMsi, msi_build.script())
 
 
 @dataclass(frozen=True)
@@ -211,7 +203,7 @@ class Session:
     def __init__(self, runtime: Runtime, wine: Wine, progress: bool) -> None:
         self.runtime, self.wine, self.progress = runtime, wine, progress
         builder = build_msi()
-        cache = repo.ROOT / "build" / "windows-inputs" / runtime.name
+        cache = msi_build.CACHE / runtime.name
         builder.stage(runtime, *builder.fetch(runtime, cache), wine.path(TREE))
         self.python = f"{TREE}\\python\\python.exe"
         self.seed_network()

@@ -66,6 +66,16 @@ class Message:
         return f"{self.kind} {self.id} measured at {at}"
 
 
+def read_outbox(path: Path, query: str) -> list[tuple[Any, ...]]:
+    """The rows ``query`` finds in an agent's outbox file, read while the agent runs."""
+    # Read-only, so the test never takes a write lock the agent would wait for.
+    db = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, timeout=10)
+    try:
+        return db.execute(query).fetchall()
+    finally:
+        db.close()
+
+
 def describe(messages: Iterable[Message], limit: int = 20) -> str:
     """The messages one per line, for a failure message."""
     items = sorted(messages)
@@ -196,13 +206,7 @@ class AgentProcess:
         return len(self.events("connected"))
 
     def _read(self, query: str) -> list[tuple[Any, ...]]:
-        # Read-only, so the test never takes a write lock the agent would wait for.
-        uri = f"{self.outbox_path.as_uri()}?mode=ro"
-        db = sqlite3.connect(uri, uri=True, timeout=10)
-        try:
-            return db.execute(query).fetchall()
-        finally:
-            db.close()
+        return read_outbox(self.outbox_path, query)
 
     def held(self) -> list[Message]:
         """The messages in the outbox file now (not yet acked), oldest first.

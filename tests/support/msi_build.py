@@ -5,12 +5,14 @@ same inputs (they must give the same bytes) and a signed build of a newer versio
 from __future__ import annotations
 
 import datetime
+import importlib.util
 import shutil
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 from cryptography import x509
@@ -27,6 +29,19 @@ msi then finds the installed 0.x newer and refuses the upgrade as a downgrade (m
 BUILD = repo.ROOT / "deploy" / "windows" / "build_msi.py"
 CACHE = repo.ROOT / "build" / "windows-inputs"
 """Downloads are kept between runs (the build checks their hashes every time)."""
+
+
+def script() -> ModuleType:
+    """``deploy/windows/build_msi.py`` as a module, imported once (deploy/ is no package): its
+    ``fetch`` and ``stage`` lay out what an MSI installs without building one. Call it before
+    starting threads."""
+    if "build_msi" not in sys.modules:
+        spec = importlib.util.spec_from_file_location("build_msi", BUILD)
+        assert spec is not None and spec.loader is not None
+        # Registered before it runs: its dataclasses look their own module up as they are made.
+        module = sys.modules["build_msi"] = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    return sys.modules["build_msi"]
 
 
 def build(out: Path, *options: str) -> subprocess.CompletedProcess[str]:

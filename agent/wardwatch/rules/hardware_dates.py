@@ -307,16 +307,22 @@ _SOCKETS: Final[Tuple[Tuple[str, int, Optional[int], str], ...]] = (
     (r"\brpga ?-?988", 2010, 2013, "rPGA988 (mobile Arrandale to Ivy Bridge)"),
     (r"\brpga ?-?94[67]", 2013, 2015, "rPGA946/947 (mobile Haswell)"),
 )
-_SOCKETS_COMPILED: Final = tuple(
-    (re.compile(pattern, re.ASCII), first, last, what) for pattern, first, last, what in _SOCKETS
-)
+
+
+@lru_cache(maxsize=None)
+def _sockets() -> Tuple[Tuple[re.Pattern[str], int, Optional[int], str], ...]:
+    """``_SOCKETS`` compiled, at the first use: the agent imports this module at start."""
+    return tuple(
+        (re.compile(pattern, re.ASCII), first, last, what)
+        for pattern, first, last, what in _SOCKETS
+    )
 
 
 def processor_socket(name: str) -> DateRange | None:
     """The years office PCs used the socket ``name`` names ("LGA1150", "Socket AM4", "FCLGA1151"),
     or None ("CPU 1", "U3E1", a soldered or unknown socket)."""
     text = name.lower()
-    for pattern, first, last, what in _SOCKETS_COMPILED:
+    for pattern, first, last, what in _sockets():
         if pattern.search(text):
             if last is None:
                 return _bounded(first, _this_year(), f"CPU socket {what}: from {first}")
