@@ -64,8 +64,9 @@ def add_parser(commands: Commands) -> None:
         help="enrol one agent (--id, --site) or a ward's list (--from-csv) and print or write "
         "its config",
         description="Create an agent's login and print its config (TOML: the mqtts:// URL, "
-        "username, password and CA file), or write it to --out DIR as <id>.toml (mode 0600) "
-        f"with the broker's {CA_NAME} beside it. --from-csv FILE enrols every row of a CSV "
+        "username, password and CA file) and, on stderr, the msiexec line that installs it on "
+        "a Windows PC; or write them to --out DIR as <id>.toml and <id>.install.cmd (mode "
+        f"0600) with the broker's {CA_NAME} beside them. --from-csv FILE enrols every row of a CSV "
         f"with the columns {', '.join(CSV_COLUMNS)} (role and device_class optional), one "
         "config per agent in --out DIR; agents enrolled already are skipped.",
     )
