@@ -21,6 +21,7 @@ from tests.support.faults import read_outbox
 from tests.support.helpers import wait_until
 from tests.support.msi_build import NEWER, Built, built
 from tests.support.wine import INSTALL_DIR, DmiNamespace, Wine
+from wardwatch.agent.service_windows import COMMAND as SERVICE_COMMAND
 from wardwatch.collector.cli.status import fleet_status
 from wardwatch.collector.devstack.services import Influxd
 from wardwatch.collector.influx.query import quote_string
@@ -244,14 +245,25 @@ def _service_reports(wine: Wine, city: City, agent: str) -> None:
 
 
 def _net_stop_says_offline(wine: Wine, city: City, agent: str) -> None:
-    stop = wine.run("wine", "net", "stop", "wardwatch-agent", settle=False)
-    assert "stopped successfully" in stop.stdout, stop.stdout + stop.stderr
+    _net_stop(wine)
     wait_until(lambda: _status(city, agent) == (False, "said offline"), 30, f"{agent} offline")
     log = (_state(wine) / "agent.log").read_text(errors="replace")
     assert "Traceback" not in log, log
     start = wine.run("wine", "net", "start", "wardwatch-agent", settle=False)
     assert start.returncode == 0, start.stdout + start.stderr
     wait_until(lambda: _status(city, agent) == (True, "reporting"), 60, f"{agent} back")
+
+
+def _net_stop(wine: Wine) -> None:
+    """``net stop wardwatch-agent``, then wait until the service's process has ended.
+
+    Windows' ``net stop`` returns once the service is stopped; Wine 8's returns once the stop
+    is asked, while the agent may still be closing its outbox (a ``net start`` or an
+    installer's StartServices right after then fails: exit 91 from msiexec, seen in CI)."""
+    assert wine.running(SERVICE_COMMAND), "the service's process is not found in /proc"
+    stop = wine.run("wine", "net", "stop", "wardwatch-agent", settle=False)
+    assert "stopped successfully" in stop.stdout, stop.stdout + stop.stderr
+    wait_until(lambda: not wine.running(SERVICE_COMMAND), 60, "the service's process to end")
 
 
 def _status(city: City, agent: str) -> tuple[bool, str] | None:
@@ -270,8 +282,7 @@ def _upgrade_keeps_config_and_outbox(wine: Wine, city: City, case: Case, built: 
     # starts; Wine 8's does not, and the agent takes up to a second to stop while its broker
     # is away (paho's reconnect wait): the new StartServices then fails, 1603 (measured). So
     # the service is stopped first, as from a GPO script.
-    stop = wine.run("wine", "net", "stop", "wardwatch-agent", settle=False)
-    assert "stopped successfully" in stop.stdout, stop.stdout + stop.stderr
+    _net_stop(wine)
     _msiexec(wine, "/i", built.msi(case.suffix, built.newer))
     assert (_state(wine) / "agent.toml").read_bytes() == config
     version = wine.run("wine", "reg", "query", PROPERTIES_KEY, "/v", "Version", settle=False)

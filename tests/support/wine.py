@@ -92,6 +92,24 @@ class Wine:
             waiting.kill()
             waiting.wait(30)
 
+    def running(self, needle: str) -> list[int]:
+        """The Unix pids of this prefix's processes whose command line holds ``needle``.
+
+        Read from /proc: Wine 8's ``sc`` has no ``query`` to ask the service manager."""
+        mine = f"WINEPREFIX={self.prefix}".encode()
+        found = []
+        for proc in Path("/proc").iterdir():
+            if not proc.name.isdigit():
+                continue
+            try:
+                environ = (proc / "environ").read_bytes().split(b"\0")
+                cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ")
+            except OSError:  # ended meanwhile, or not ours to read
+                continue
+            if mine in environ and needle.encode() in cmdline:
+                found.append(int(proc.name))
+        return found
+
     def path(self, windows: str) -> Path:
         """A ``C:\\...`` path as the Unix side sees it."""
         drive, _, rest = windows.partition(":\\")
