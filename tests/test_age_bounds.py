@@ -1,6 +1,7 @@
 """The table's own dating evidence in the age estimate (issue 14): the product line, the memory
-type and the SMBIOS version set floors and ceilings that keep an old machine from being judged
-young by an updated BIOS, the range is reported, and every piece of evidence gets a verdict."""
+type, the SMBIOS version, the processor family and a white box's chipset set floors and ceilings
+that keep an old machine from being judged young by an updated BIOS, the range is reported, and
+every piece of evidence gets a verdict."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
+from tests.support.factories import machine_facts
 from wardwatch.rules import age, age_clues
 from wardwatch.rules.age import AgeEvidence, Bound
 from wardwatch.rules.cpu_launch import CpuLaunch
@@ -78,3 +80,35 @@ def test_every_piece_of_evidence_has_a_verdict() -> None:
     virtual = AgeEvidence(bios_date=date(2014, 4, 1), virtual=True, first_seen=date(2020, 1, 1))
     shown = age_clues.clues(virtual, _estimate(virtual), NOW)
     assert [(c.kind, c.verdict) for c in shown] == [("bios", "ignored"), ("first_seen", "taken")]
+
+
+def test_a_white_box_with_an_unknown_cpu_is_dated_by_its_board_and_processor_family() -> None:
+    """From the facts as the agent sends them: a Gigabyte G41 board's Core 2 whose name the
+    firmware left blank, BIOS updated in 2016; an ASUS H81 board, BIOS of 2019, CPU blank."""
+    core2 = machine_facts(
+        manufacturer="Gigabyte Technology Co., Ltd.",
+        model="",
+        board="GA-G41MT-S2PT",
+        cpu="",
+        cpu_family="Core 2 Duo",
+        bios_date=date(2016, 5, 1),
+        os_installed=None,
+        disks=[],
+    )
+    found = _estimate(age.evidence_of(core2))
+    assert found.since.year == 2011 and found.latest == 2011 and found.earliest == 2008
+    assert "GA-G41MT-S2PT" in found.reason or "Core 2" in found.reason
+    h81 = machine_facts(
+        manufacturer="ASUSTeK COMPUTER INC.",
+        model="All Series",
+        board="H81M-K",
+        cpu="",
+        chassis="Mini PC",
+        bios_date=date(2019, 9, 1),
+        os_installed=None,
+        disks=[],
+    )
+    found = _estimate(age.evidence_of(h81))
+    assert (found.since.year, found.source) == (2016, "board")
+    # A Mini PC chassis type exists since SMBIOS 3.0 (2015): a floor below the board's ceiling.
+    assert (found.earliest, found.latest) == (2015, 2016)

@@ -257,32 +257,16 @@ def test_a_version_that_does_not_exist_says_nothing(major: int, minor: int) -> N
     assert hd.smbios_version(major, minor) is None
 
 
-@pytest.mark.parametrize(
-    ("name", "earliest", "latest"),
-    [
-        ("LGA775", 2004, 2011),
-        ("Socket 1156", 2009, 2012),
-        ("LGA 1155", 2011, 2014),
-        ("LGA1150", 2013, 2016),
-        ("FCLGA1151", 2015, 2020),
-        ("LGA1200", 2020, 2023),
-        ("Socket LGA1700", 2021, None),
-        ("LGA2011-3", 2014, 2018),
-        ("Socket AM2+", 2007, 2010),
-        ("AM3", 2009, 2013),
-        ("Socket FM2+", 2014, 2017),
-        ("Socket AM4", 2016, None),
-    ],
-)
-def test_a_socket_gives_its_years(name: str, earliest: int, latest: int | None) -> None:
-    found = hd.processor_socket(name)
-    assert found is not None
-    assert (found.earliest, found.latest) == (earliest, THIS_YEAR if latest is None else latest)
+@pytest.mark.parametrize("name", ["Mini PC", "Convertible", "Detachable", "Stick PC"])
+def test_a_chassis_type_of_smbios_3_is_not_older_than_2015(name: str) -> None:
+    found = hd.chassis_type(name)
+    assert found is not None and (found.earliest, found.latest) == (2015, THIS_YEAR)
+    assert name in found.reason
 
 
-@pytest.mark.parametrize("name", ["CPU 1", "U3E1", "SOCKET 0", "CPU0", "Socket 1", "BGA", ""])
-def test_a_designation_that_names_no_socket_says_nothing(name: str) -> None:
-    assert hd.processor_socket(name) is None
+@pytest.mark.parametrize("name", ["Desktop", "Notebook", "All In One", "Tower", "", "mini pc"])
+def test_an_older_chassis_type_says_nothing(name: str) -> None:
+    assert hd.chassis_type(name) is None
 
 
 def test_the_parsed_tables_evidence_agrees_with_the_launch_years() -> None:
@@ -320,7 +304,7 @@ def _sane(found: hd.DateRange | None) -> None:
 def test_any_text_is_read_without_raising(manufacturer: str, product: str, version: str) -> None:
     _sane(hd.product_line(manufacturer, product, version))
     _sane(hd.memory_type(product))
-    _sane(hd.processor_socket(version))
+    _sane(hd.chassis_type(version))
 
 
 NAMES = st.from_regex(

@@ -54,6 +54,7 @@ def test_laptop_with_extended_size_and_kb_granularity() -> None:
     assert parsed.bios_date == date(2022, 2, 8)
     assert (parsed.chassis_type_code, parsed.chassis_type) == (10, "Notebook")  # lock bit off
     assert parsed.cpus[0].cores == 4 and parsed.cpus[0].threads == 8
+    assert (parsed.cpus[0].family, parsed.cpus[0].upgrade) == ("Core i5", "")
     assert parsed.cpus[0].current_speed_mhz == 1600
     assert [m.size_mb for m in parsed.memory] == [32768, 4, None]
     assert [m.type for m in parsed.memory] == ["DDR4"] * 3
@@ -302,10 +303,45 @@ def test_dmidecode_agrees(name: str, smbios3: bool, tmp_path: Path) -> None:
     assert [c.current_speed_mhz for c in ours.cpus] == [_mhz(c["Current Speed"]) for c in cpus]
     assert [c.cores for c in ours.cpus] == [int(c["Core Count"]) for c in cpus]
     assert [c.threads for c in ours.cpus] == [int(c["Thread Count"]) for c in cpus]
+    families, upgrades = smbios_codes.PROCESSOR_FAMILIES, smbios_codes.PROCESSOR_UPGRADES
+    assert [c.family for c in ours.cpus] == [
+        c["Family"] if c["Family"] in families.values() else "" for c in cpus
+    ]
+    assert [c.upgrade for c in ours.cpus] == [
+        _upgrade(c["Upgrade"]) if _upgrade(c["Upgrade"]) in upgrades.values() else "" for c in cpus
+    ]
 
     dimms = [fields for kind, fields in records if kind == 17]
     assert [m.size_mb for m in ours.memory] == [_size_mb(d["Size"]) for d in dimms]
     assert [m.type for m in ours.memory] == [d["Type"] for d in dimms]
+
+
+@pytest.mark.process
+def test_dmidecode_names_every_family_and_socket_code_as_we_do(tmp_path: Path) -> None:
+    """One processor per code of our tables: Debian's dmidecode prints each with our name."""
+    codes = [(f, 0x02) for f in smbios_codes.PROCESSOR_FAMILIES]
+    codes += [(0x02, u) for u in smbios_codes.PROCESSOR_UPGRADES]
+    processors = [
+        b.processor(0x0400 + i, f"CPU {i}", "Intel", "x", 1000, 1000, 1, 1, family, upgrade)
+        for i, (family, upgrade) in enumerate(codes)
+    ]
+    path = tmp_path / "codes.bin"
+    path.write_bytes(b.dump(b.table(b.bios(0, "Vendor", "1.0", "01/01/2010"), *processors)))
+    printed = [
+        (f["Family"], _upgrade(f["Upgrade"])) for kind, f in _dmidecode_records(path) if kind == 4
+    ]
+    ours = [(c.family or "Unknown", c.upgrade or "Unknown") for c in smbios.read_dump(path).cpus]
+    newer = [i for i, (_, upgrade) in enumerate(printed) if upgrade == "<OUT OF SPEC>"]
+    assert [u for i, (_, u) in enumerate(ours) if i in newer] == ["Socket LGA1700"], newer
+    assert [o for i, o in enumerate(ours) if i not in newer] == [
+        p for i, p in enumerate(printed) if i not in newer
+    ]
+
+
+def _upgrade(printed: str) -> str:
+    """dmidecode 3.4 (Debian 12) misspells code 24h, which DSP0134 names Socket LGA1155; LGA1700
+    (40h) is newer than it and printed out of spec."""
+    return "Socket LGA1155" if printed == "Socket BGA1155" else printed
 
 
 @pytest.mark.process

@@ -48,11 +48,13 @@ TESTS = repo.ROOT / "tests"
 PINS = TESTS / "support" / "wine_pytest.toml"
 FILES = (
     "test_age.py",
+    "test_age_bounds.py",
     "test_cpuage.py",
     "test_inventory.py",
     "test_netinfo_windows.py",
     "test_netstats.py",
     "test_outbox.py",
+    "test_platform_dates.py",
     "test_policy.py",
     "test_probes.py",
     "test_smart.py",

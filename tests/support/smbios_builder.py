@@ -101,14 +101,18 @@ def processor(
     current_mhz: int,
     cores: int,
     threads: int,
+    family: int = 0xCE,
+    upgrade: int = 0x24,
+    family_in_word: bool = False,
 ) -> bytes:
-    """Type 4, SMBIOS 2.6 layout (length 0x2A)."""
+    """Type 4, SMBIOS 2.6 layout (length 0x2A); family 0xCE is Core i3, upgrade 0x24 the
+    socket LGA1155. ``family_in_word``: the byte says 0xFE, "see Processor Family 2"."""
     s = _Strings()
     formatted = struct.pack(
         "<BBBBQBBHHHBBHHHBBBBBBHH",
         s(socket),
         0x03,  # central processor
-        0xCE,  # family: Core i3
+        0xFE if family_in_word else family,
         s(manufacturer),
         0x000306A9_BFEBFBFF,
         s(version),
@@ -117,7 +121,7 @@ def processor(
         max_mhz,
         current_mhz,
         0x41,  # populated, enabled
-        0x22,  # upgrade: socket LGA1155
+        upgrade,
         0xFFFF,
         0xFFFF,
         0xFFFF,
@@ -128,7 +132,7 @@ def processor(
         cores,
         threads,
         0x04,
-        0xCE,
+        family,
     )
     return structure(4, handle, formatted, s.items)
 

@@ -59,6 +59,8 @@ DELL_EXPECTED = Smbios(
             current_speed_mhz=3300,
             cores=2,
             threads=4,
+            family="Core i3",
+            upgrade="Socket LGA1155",
         )
     ],
     memory=[_ddr3("DIMM1"), _ddr3("DIMM2")],
@@ -82,6 +84,9 @@ THINKPAD_T480 = b.table(
         1600,
         4,
         8,
+        family=0xCD,  # Core i5, given in Processor Family 2
+        upgrade=0x33,  # BGA1356: soldered, a code the parser leaves unnamed
+        family_in_word=True,
     ),
     # 32 GB does not fit the Size WORD: 0x7FFF says "see Extended Size".
     b.memory_device(

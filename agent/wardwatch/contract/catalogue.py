@@ -155,7 +155,8 @@ HARDWARE = Measurement(
             "str",
             "",
             "evidence of the age: register, bios, disk, cpu, os_install, first_seen, model "
-            "(the product line), memory (its type), smbios (the table's version)",
+            "(the product line), memory (its type), smbios (the table's version), board (a "
+            "white box's chipset), chassis (its type)",
         ),
         "age_confidence": Field("str", "", "high, medium or low"),
         "made_earliest": Field(
@@ -187,6 +188,8 @@ HARDWARE = Measurement(
         "since",
         "age_source",
         "age_confidence",
+        "made_earliest",
+        "made_latest",
         "policy",
         "policy_class",
         "manufacturer",

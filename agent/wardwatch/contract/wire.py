@@ -212,7 +212,14 @@ class MachineFacts(Struct, frozen=True, kw_only=True, tag="machine", tag_field="
     memory_type: Text = ""
     """The type of the installed memory ("DDR3"), from the populated slots."""
     cpu_socket: Text = ""
-    """The processor's socket as the firmware names it ("LGA1150")."""
+    """The processor's socket: SMBIOS type 4's Processor Upgrade code ("Socket LGA1150"), else
+    its Socket Designation string as the firmware writes it."""
+    cpu_family: Text = ""
+    """SMBIOS type 4's Processor Family ("Core 2 Duo"): dates a CPU whose name is blank or
+    unknown."""
+    board: Text = ""
+    """The mainboard's product name (SMBIOS type 2: "H81M-K"): its chipset dates a white-box PC
+    whose system name is a placeholder."""
 
 
 TargetKind = Literal["gateway", "dns", "hub", "mcu", "internet", "vc-endpoint", "service"]

@@ -37,7 +37,8 @@ a new machine could still ship with it):
 5. OS install or first seen alone: **low**.
 
 Then the table's own dating evidence (``hardware_dates``: the product line's generation, the
-memory type, the processor socket, the SMBIOS version) bounds the answer of rules 2 to 5: a year
+memory type, the SMBIOS version, the chassis type; ``platform_dates``: the processor socket and
+family, a white box's chipset) bounds the answer of rules 2 to 5: a year
 after its earliest ceiling becomes that year, a year before its latest floor that floor (one
 step less confident, and the reason says which evidence moved it). So an updated BIOS with an
 unknown CPU cannot make an old machine young. Floors after ceilings (the CPU's launch
@@ -58,12 +59,22 @@ import msgspec
 from msgspec import Struct
 
 from wardwatch.contract.wire import MachineFacts
-from wardwatch.rules import cpu_launch, hardware_dates
+from wardwatch.rules import cpu_launch, hardware_dates, platform_dates
 from wardwatch.rules.cpu_launch import CpuLaunch
 
 Confidence = Literal["high", "medium", "low"]
 Source = Literal[
-    "register", "bios", "disk", "cpu", "os_install", "first_seen", "model", "memory", "smbios"
+    "register",
+    "bios",
+    "disk",
+    "cpu",
+    "os_install",
+    "first_seen",
+    "model",
+    "memory",
+    "smbios",
+    "board",
+    "chassis",
 ]
 
 BIOS_UPDATE_GAP_YEARS: Final = 2
@@ -104,7 +115,7 @@ class AgeEvidence(Struct, frozen=True, kw_only=True):
     """When wardwatch first saw the machine."""
     bounds: List[Bound] = msgspec.field(default_factory=list)
     """What the table says of when the machine was made: its product line's generation, its
-    memory type, its SMBIOS version."""
+    memory type, its SMBIOS version, its processor platform, its chassis type."""
 
 
 class AgeEstimate(Struct, frozen=True, kw_only=True):
@@ -117,7 +128,7 @@ class AgeEstimate(Struct, frozen=True, kw_only=True):
     reason: str
     earliest: Optional[int] = None
     """The earliest year the machine can have been made in, by every floor the evidence sets
-    (the CPU's launch, the product line, the memory type, the SMBIOS version)."""
+    (the CPU's launch, and each of the table's ``bounds``)."""
     latest: Optional[int] = None
     """The latest, by every ceiling the table sets (the product line, the memory type)."""
 
@@ -147,7 +158,10 @@ def _bounds(machine: MachineFacts) -> List[Bound]:
             hardware_dates.product_line(machine.manufacturer, machine.model, machine.model_line),
         ),
         ("memory", hardware_dates.memory_type(machine.memory_type)),
-        ("cpu", hardware_dates.processor_socket(machine.cpu_socket)),
+        ("cpu", platform_dates.processor_socket(machine.cpu_socket)),
+        ("cpu", platform_dates.processor_family(machine.cpu_family)),
+        ("board", platform_dates.board_chipset(machine.manufacturer, machine.board)),
+        ("chassis", hardware_dates.chassis_type(machine.chassis)),
     ]
     version = re.match(r"(\d+)\.(\d+)", machine.smbios_version)
     if version:

@@ -1,6 +1,7 @@
 """Dated evidence in a machine's SMBIOS table besides the BIOS date and the CPU: each function
 reads one fact and gives a ``DateRange`` (the years the machine can have been made in, with
-its reason), or None when the fact says nothing. Pure functions, not yet used by ``age``.
+its reason), or None when the fact says nothing. ``age`` bounds its estimate with them; the
+processor's platform (socket, family, chipset) is ``platform_dates``.
 
 What each says about age:
 
@@ -14,10 +15,8 @@ What each says about age:
   generations PCs no longer use (DDR2, DDR3).
 - ``smbios_version`` (the entry point's major.minor): firmware cannot implement a specification
   before DMTF published it, so a lower bound only; ``latest`` is this year.
-- ``processor_socket`` (a socket name): the years office PCs used that socket. SMBIOS type 4's
-  "Processor Upgrade" byte (offset 19h) names it exactly, but the parser does not read it yet;
-  until it does, this reads the vendor-written "Socket Designation" string (``Cpu.socket``),
-  which names the socket on some boards ("LGA1150", "Socket AM4") and not on most ("CPU 1").
+- ``chassis_type`` (type 3's type, as ``smbios_codes.CHASSIS_TYPES`` names it): the types
+  SMBIOS 3.0 added (Mini PC, Convertible...), a lower bound; the older types say nothing.
 
 Sources: product lines, ``data/product-lines.toml`` (each group names its own: HP QuickSpecs,
 Dell owner's manuals and Wikipedia's model lists, Lenovo PSREF, Fujitsu data sheets...);
@@ -25,8 +24,7 @@ memory, JEDEC's standards (JESD79-2/-3/-4/-5, JESD209-2/-3/-4/-5) and the Intel 
 chipsets and platforms that first and last supported each; SMBIOS versions, DSP0134's
 publication dates (DMTF's standards page: 2.4.0 2004-07, 2.5.0 2006-09, 2.6.0 2008-08, 2.7.0
 2010-07, 2.8.0 2013-04, 3.0.0 2015-02, 3.1.0 2016-11, 3.2.0 2018-05, 3.3.0 2019, 3.4.0
-2020-07, 3.5.0 2021-09, 3.6.0 2022, 3.7.0 2023, 3.8.0 2024, 3.9.0 2025); sockets, Intel's and
-AMD's processor launch dates for each socket.
+2020-07, 3.5.0 2021-09, 3.6.0 2022, 3.7.0 2023, 3.8.0 2024, 3.9.0 2025).
 
 Coverage: office lines sold 2006-2025 of HP (Compaq dc/dx, Compaq Pro/Elite, ProDesk,
 EliteDesk, ProOne, EliteOne, ProBook, EliteBook, HP 2xx, Z, ZBook), Dell (OptiPlex, Latitude,
@@ -177,7 +175,7 @@ def _years(row: LineRow, match: re.Match[str]) -> Tuple[int, int] | None:
     return first, first + row.span
 
 
-def _bounded(earliest: int, latest: int, reason: str) -> DateRange | None:
+def bounded(earliest: int, latest: int, reason: str) -> DateRange | None:
     """The range, with ``latest`` no later than this year; None for a range wholly in the
     future (a generation number no product has yet)."""
     now = _this_year()
@@ -205,7 +203,7 @@ def product_line(manufacturer: str, product_name: str, version: str = "") -> Dat
         name = row.name.replace("{key}", key.lstrip("0") or key)
         span = str(years[0]) if years[0] == years[1] else f"{years[0]}-{years[1]}"
         reason = f"product line {name} ({match.group(0).strip()!r}): sold {span} (source: {source})"
-        return _bounded(years[0], years[1], reason)
+        return bounded(years[0], years[1], reason)
     return None
 
 
@@ -240,8 +238,8 @@ def memory_type(type_name: str) -> DateRange | None:
         return None
     earliest, latest, what = found
     if latest is None:
-        return _bounded(earliest, _this_year(), f"memory {what}; still shipping")
-    return _bounded(earliest, latest, f"memory {what}: PCs with it were made {earliest}-{latest}")
+        return bounded(earliest, _this_year(), f"memory {what}; still shipping")
+    return bounded(earliest, latest, f"memory {what}: PCs with it were made {earliest}-{latest}")
 
 
 # DSP0134 (and DMI BIOS 2.0) versions and the year DMTF published each.
@@ -273,58 +271,20 @@ def smbios_version(major: int, minor: int) -> DateRange | None:
         f"{shown}: {published}, so the firmware is not older; "
         "the version says nothing of how new the machine is"
     )
-    return _bounded(year, _this_year(), reason)
+    return bounded(year, _this_year(), reason)
 
 
-# Socket name patterns (searched in the lower-cased name), the years office PCs used each
-# (first processor's launch to the last such PCs sold), what. More specific names first.
-_SOCKETS: Final[Tuple[Tuple[str, int, Optional[int], str], ...]] = (
-    (r"(?:lga|socket) ?-?2011-?(?:3|v3)", 2014, 2018, "LGA2011-3 (Haswell-E/Broadwell-E)"),
-    (r"(?:lga|socket) ?-?2011\b", 2011, 2014, "LGA2011 (Sandy/Ivy Bridge-E)"),
-    (r"(?:lga|socket) ?-?2066\b", 2017, 2021, "LGA2066 (Skylake-X, Xeon W-2000)"),
-    (r"(?:lga|socket) ?-?1851\b", 2024, None, "LGA1851 (Core Ultra 200S)"),
-    (r"(?:lga|socket) ?-?1700\b", 2021, None, "LGA1700 (Alder Lake to Raptor Lake)"),
-    (r"(?:lga|socket) ?-?1200\b", 2020, 2023, "LGA1200 (Comet Lake, Rocket Lake)"),
-    (r"(?:lga|socket) ?-?1151\b", 2015, 2020, "LGA1151 (Skylake to Coffee Lake)"),
-    (r"(?:lga|socket) ?-?1150\b", 2013, 2016, "LGA1150 (Haswell, Broadwell)"),
-    (r"(?:lga|socket) ?-?1155\b", 2011, 2014, "LGA1155 (Sandy Bridge, Ivy Bridge)"),
-    (r"(?:lga|socket) ?-?1156\b", 2009, 2012, "LGA1156 (Lynnfield, Clarkdale)"),
-    (r"(?:lga|socket) ?-?1366\b", 2008, 2012, "LGA1366 (Bloomfield, Xeon 5500/5600)"),
-    (r"(?:lga|socket) ?-?775\b", 2004, 2011, "LGA775 (Pentium 4 to Core 2)"),
-    (r"(?:socket|mpga|pga) ?-?478\b", 2000, 2005, "Socket 478 (Pentium 4)"),
-    (r"\bsocket ?-?754\b", 2003, 2006, "Socket 754 (Athlon 64, Sempron)"),
-    (r"\bsocket ?-?939\b", 2004, 2006, "Socket 939 (Athlon 64, X2)"),
-    (r"\bam2\+", 2007, 2010, "Socket AM2+ (Phenom)"),
-    (r"\bam2\b", 2006, 2009, "Socket AM2 (Athlon 64 X2)"),
-    (r"\bam3\+", 2011, 2016, "Socket AM3+ (FX)"),
-    (r"\bam3\b", 2009, 2013, "Socket AM3 (Phenom II, Athlon II)"),
-    (r"\bam4\b", 2016, None, "Socket AM4 (Bristol Ridge, Ryzen)"),
-    (r"\bam5\b", 2022, None, "Socket AM5 (Ryzen 7000 on)"),
-    (r"\bam1\b", 2014, 2016, "Socket AM1 (Kabini)"),
-    (r"\bfm1\b", 2011, 2012, "Socket FM1 (Llano)"),
-    (r"\bfm2\+", 2014, 2017, "Socket FM2+ (Kaveri, Godavari)"),
-    (r"\bfm2\b", 2012, 2014, "Socket FM2 (Trinity, Richland)"),
-    (r"\brpga ?-?988", 2010, 2013, "rPGA988 (mobile Arrandale to Ivy Bridge)"),
-    (r"\brpga ?-?94[67]", 2013, 2015, "rPGA946/947 (mobile Haswell)"),
-)
+# Chassis types DSP0134 3.0 (2015) added for the small PCs of its time; the older types say
+# nothing of years (a "Desktop" may be of 1996 or of now).
+_CHASSIS_SINCE_3_0: Final = (
+    "Tablet", "Convertible", "Detachable", "IoT Gateway", "Embedded PC", "Mini PC", "Stick PC"
+)  # fmt: skip
 
 
-@lru_cache(maxsize=None)
-def _sockets() -> Tuple[Tuple[re.Pattern[str], int, Optional[int], str], ...]:
-    """``_SOCKETS`` compiled, at the first use: the agent imports this module at start."""
-    return tuple(
-        (re.compile(pattern, re.ASCII), first, last, what)
-        for pattern, first, last, what in _SOCKETS
-    )
-
-
-def processor_socket(name: str) -> DateRange | None:
-    """The years office PCs used the socket ``name`` names ("LGA1150", "Socket AM4", "FCLGA1151"),
-    or None ("CPU 1", "U3E1", a soldered or unknown socket)."""
-    text = name.lower()
-    for pattern, first, last, what in _sockets():
-        if pattern.search(text):
-            if last is None:
-                return _bounded(first, _this_year(), f"CPU socket {what}: from {first}")
-            return _bounded(first, last, f"CPU socket {what}: used {first}-{last}")
-    return None
+def chassis_type(name: str) -> DateRange | None:
+    """The earliest year of a chassis type only SMBIOS 3.0 and later define ("Mini PC"), or
+    None for the older types."""
+    if name not in _CHASSIS_SINCE_3_0:
+        return None
+    reason = f"chassis type {name}: defined by SMBIOS 3.0, which DMTF published in 2015"
+    return bounded(2015, _this_year(), reason)

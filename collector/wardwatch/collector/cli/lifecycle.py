@@ -37,6 +37,8 @@ class MachineVerdict:
     since: str
     age_source: str
     age_confidence: str
+    made_earliest: int | None  # the years the evidence lets the machine be made in
+    made_latest: int | None
     reason: str
     policy: str
     manufacturer: str
@@ -79,6 +81,8 @@ def fleet_verdicts(client: QueryClient, site: str = "") -> list[MachineVerdict]:
                 since=hw.text("since"),
                 age_source=hw.text("age_source"),
                 age_confidence=hw.text("age_confidence"),
+                made_earliest=hw.optional_int("made_earliest"),
+                made_latest=hw.optional_int("made_latest"),
                 reason=hw.text("reason"),
                 policy=hw.text("policy"),
                 manufacturer=hw.text("manufacturer"),
@@ -103,6 +107,15 @@ def _worst_first(v: MachineVerdict) -> tuple[Any, ...]:
     return (-v.rank, soonest, v.site, v.agent)
 
 
+def _made(v: MachineVerdict) -> str:
+    """The years the evidence lets the machine be made in: "2010-2011", "2015-", "-"."""
+    if v.made_earliest is None and v.made_latest is None:
+        return "-"
+    if v.made_earliest == v.made_latest:
+        return str(v.made_earliest)
+    return f"{v.made_earliest or ''}-{v.made_latest or ''}"
+
+
 def render_table(verdicts: Sequence[MachineVerdict]) -> str:
     """A plain-text table, one line per machine."""
     header = (
@@ -112,6 +125,7 @@ def render_table(verdicts: Sequence[MachineVerdict]) -> str:
         "DAYS",
         "AGE",
         "SINCE (EVIDENCE)",
+        "MADE",
         "MODEL",
         "SERIAL",
         "OS",
@@ -127,6 +141,7 @@ def render_table(verdicts: Sequence[MachineVerdict]) -> str:
             cell(v.days_left),
             "-" if v.age_years is None else f"{v.age_years:.1f}y",
             f"{v.since} ({v.age_source}, {v.age_confidence})" if v.since else "-",
+            _made(v),
             " ".join(p for p in (v.manufacturer, v.model) if p)
             + (f" [{v.hypervisor}]" if v.hypervisor else "")
             or "-",

@@ -91,7 +91,9 @@ def from_evidence(
         model_line=_text(table.product_version or table.family),
         smbios_version=_text(table.version),
         memory_type=_text(_memory_type(table)),
-        cpu_socket=_text(table.cpus[0].socket if table.cpus else ""),
+        cpu_socket=_text((table.cpus[0].upgrade or table.cpus[0].socket) if table.cpus else ""),
+        cpu_family=_text(table.cpus[0].family if table.cpus else ""),
+        board=_text(table.baseboard_product),
     )
     validated = msgspec.json.decode(msgspec.json.encode(facts), type=wire.MachineFacts)
     missing = [wire.one_line(item) for item in (*table.missing, *disks.problems)]

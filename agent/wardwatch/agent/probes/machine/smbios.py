@@ -37,6 +37,8 @@ class Cpu(Struct, frozen=True, kw_only=True):
     current_speed_mhz: Optional[int]
     cores: Optional[int]
     threads: Optional[int]
+    family: str = ""  # the Processor Family's name ("Core 2 Duo"); "" if not a PC family
+    upgrade: str = ""  # the Processor Upgrade's name, a socket ("Socket LGA1150"), or ""
 
 
 class MemoryDevice(Struct, frozen=True, kw_only=True):
@@ -273,8 +275,7 @@ def _memory_size_mb(s: _Structure) -> int | None:
 
 def _cpu(s: _Structure, missing: list[str]) -> Cpu:
     def speed(at: int) -> int | None:
-        value = s.word(at)
-        return value or None
+        return s.word(at) or None
 
     def count(at_byte: int, at_word: int) -> int | None:
         value = s.byte(at_byte)
@@ -282,6 +283,7 @@ def _cpu(s: _Structure, missing: list[str]) -> Cpu:
             value = s.word(at_word)
         return value or None
 
+    family = s.word(0x28) if s.byte(0x06) == 0xFE else s.byte(0x06)  # FE: see Family 2 (2.6)
     return Cpu(
         socket=s.string(0x04, missing),
         manufacturer=s.string(0x07, missing),
@@ -290,6 +292,8 @@ def _cpu(s: _Structure, missing: list[str]) -> Cpu:
         current_speed_mhz=speed(0x16),
         cores=count(0x23, 0x2A),
         threads=count(0x25, 0x2E),
+        family=codes.PROCESSOR_FAMILIES.get(family or 0, ""),
+        upgrade=codes.PROCESSOR_UPGRADES.get(s.byte(0x19) or 0, ""),
     )
 
 

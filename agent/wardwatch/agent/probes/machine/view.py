@@ -46,6 +46,7 @@ def render(shown: dict[str, Any]) -> str:
         f"model         {shown['model'] or '-'}",
         f"serial        {shown['serial'] or '-'}",
         f"chassis       {shown['chassis'] or '-'}",
+        f"board         {shown['board'] or '-'}",
         f"bios          {shown['bios_vendor'] or '-'} {shown['bios_version']} "
         f"({shown['bios_date'] or 'no date'})",
         f"cpu           {shown['cpu'] or '-'}{launched}",
