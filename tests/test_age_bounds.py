@@ -29,11 +29,20 @@ def _estimate(evidence: AgeEvidence) -> age.AgeEstimate:
 
 
 def test_an_updated_bios_and_an_unknown_cpu_no_longer_make_an_old_pc_young() -> None:
-    """The OptiPlex 980 of 2010 with a 2018 BIOS was "2018"; its product line caps it."""
+    """The OptiPlex 980 of 2010 with a 2018 BIOS was "2018"; its product line caps it, and the
+    middle of the years it allows is taken (2010-2011: 2010)."""
     found = _estimate(AgeEvidence(bios_date=date(2018, 3, 1), bounds=[OPTIPLEX_980, DDR3]))
-    assert (found.since, found.source, found.confidence) == (date(2011, 1, 1), "model", "low")
+    assert (found.since, found.source, found.confidence) == (date(2010, 1, 1), "model", "low")
     assert (found.earliest, found.latest) == (2010, 2011)
-    assert "Dell OptiPlex 980 (2010)" in found.reason and "2011 or before" in found.reason
+    assert "Dell OptiPlex 980 (2010)" in found.reason and "made in 2010-2011" in found.reason
+
+
+def test_the_middle_of_the_allowed_years_is_taken_not_the_last() -> None:
+    """DDR3 alone allows 2007-2017; an SMBIOS 2.7 table (2010) narrows it to 2010-2017."""
+    smbios = Bound(kind="smbios", earliest=2010, latest=None, text="SMBIOS 2.7 (2010)")
+    found = _estimate(AgeEvidence(bios_date=date(2024, 3, 1), bounds=[DDR3, smbios]))
+    assert (found.since.year, found.source) == (2013, "memory")
+    assert "made in 2010-2017, so 2013" in found.reason
 
 
 def test_a_floor_keeps_a_machine_from_being_older_than_its_parts() -> None:
@@ -96,8 +105,9 @@ def test_a_white_box_with_an_unknown_cpu_is_dated_by_its_board_and_processor_fam
         disks=[],
     )
     found = _estimate(age.evidence_of(core2))
-    assert found.since.year == 2011 and found.latest == 2011 and found.earliest == 2008
-    assert "GA-G41MT-S2PT" in found.reason or "Core 2" in found.reason
+    # G41 boards 2008-2012, Core 2 to 2011: made 2008-2011, the middle taken.
+    assert (found.since.year, found.earliest, found.latest) == (2009, 2008, 2011)
+    assert "Core 2" in found.reason
     h81 = machine_facts(
         manufacturer="ASUSTeK COMPUTER INC.",
         model="All Series",
@@ -109,6 +119,6 @@ def test_a_white_box_with_an_unknown_cpu_is_dated_by_its_board_and_processor_fam
         disks=[],
     )
     found = _estimate(age.evidence_of(h81))
-    assert (found.since.year, found.source) == (2016, "board")
     # A Mini PC chassis type exists since SMBIOS 3.0 (2015): a floor below the board's ceiling.
+    assert (found.since.year, found.source) == (2015, "board")
     assert (found.earliest, found.latest) == (2015, 2016)

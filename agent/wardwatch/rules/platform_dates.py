@@ -121,9 +121,10 @@ _FAMILIES: Final[Dict[str, Years]] = {
 }
 
 # Chipsets in mainboard names, searched in the upper-cased name: a code not after a letter
-# (Intel's own boards excepted: "DH61WW") nor followed by a digit, so "GA-H61M-S1", "P5G41-M"
+# (Intel's own boards, "DH61WW", and Gigabyte's AMD ones, "GA-MA785GM", excepted) nor followed
+# by a digit, so "GA-H61M-S1", "P5G41-M"
 # and "B85M-D3H" read, and MSI's "-G43" suffix after a chipset already read is never reached.
-_CHIP: Final = r"(?:(?<![A-Z])|(?<=^D)){}(?!\d)"
+_CHIP: Final = r"(?:(?<![A-Z])|(?<=^D)|(?<=MA)){}(?!\d)"
 _CHIPSETS: Final[Patterns] = (
     (r"94[56](?:GC|GZ|GSE|G|PL|P)", 2005, 2009, "Intel 945/946 (LGA775, Atom)"),
     (r"(?:G31|G33|P31|P35|Q33|Q35)", 2007, 2011, "Intel 3 series (Core 2)"),
@@ -145,7 +146,7 @@ _CHIPSETS: Final[Patterns] = (
     (r"(?:880G|890GX|870|890FX)", 2010, 2012, "AMD 800 series"),
     (r"(?:970|990X|990FX)", 2011, 2016, "AMD 900 series (AM3+)"),
     (r"(?:A55|A75)", 2011, 2014, "AMD A55/A75 (FM1, FM2)"),
-    (r"(?:A58|A68H|A88X)", 2013, 2017, "AMD A58/A68H/A88X (FM2+)"),
+    (r"(?:A58|A68H?|A88X)", 2013, 2017, "AMD A58/A68H/A88X (FM2+)"),
     (r"(?:A320|B350|X370)", 2017, 2020, "AMD 300 series (AM4)"),
     (r"(?:B450|X470)", 2018, 2022, "AMD 400 series (AM4)"),
     (r"(?:A520|B550|X570)", 2019, None, "AMD 500 series (AM4)"),
