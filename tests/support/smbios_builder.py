@@ -226,12 +226,14 @@ def count_structures(table_bytes: bytes) -> int:
     return count
 
 
-def dump(table_bytes: bytes, smbios3: bool = False) -> bytes:
-    """A ``dmidecode --dump-bin`` file: entry point at 0 pointing at 0x20, the table at 0x20."""
+def dump(table_bytes: bytes, smbios3: bool = False, minor: int = 7) -> bytes:
+    """A ``dmidecode --dump-bin`` file: entry point at 0 pointing at 0x20, the table at 0x20;
+    a 2.x entry point says version 2.``minor``."""
     if smbios3:
         ep = entry_point_3(table_bytes, DUMP_TABLE_OFFSET)
     else:
-        ep = entry_point_2(table_bytes, count_structures(table_bytes), DUMP_TABLE_OFFSET)
+        count = count_structures(table_bytes)
+        ep = entry_point_2(table_bytes, count, DUMP_TABLE_OFFSET, minor=minor)
     return ep.ljust(DUMP_TABLE_OFFSET, b"\0") + table_bytes
 
 

@@ -298,7 +298,7 @@ def _within_the_table(
         # younger than its window 1.6 % against 2.4 %).
         start = max(ceiling.earliest, floor[0] if floor else ceiling.earliest)
         year = (start + latest) // 2
-        span = f"{start}-{latest}"
+        span = str(latest) if start == latest else f"{start}-{latest}"
         moved = f"but {ceiling.text}: made in {span}, so {year}, the middle of those years"
         return date(year, 1, 1), ceiling.kind, _LOWER[confidence], f"{why}; {moved}"
     if floor and since.year < floor[0]:
