@@ -13,12 +13,15 @@ STAMP := $(VENV)/.installed
 # systemd-analyze, which scores the hardening of the units in deploy/systemd (no running systemd
 # is needed). Mosquitto brings its dynamic security plugin, which `wardwatch broker init` uses.
 # wixl and msitools build the agent's Windows installers (`make windows`, deploy/windows), and
-# Wine runs them in the wine tier; osslsigncode signs them when asked.
+# Wine runs them in the wine tier; osslsigncode signs them when asked. Chromium prints
+# `wardwatch report --format pdf` and renders its web page in the tests, which read the PDF back
+# with poppler's pdftotext and pdftoppm; DejaVu fonts carry every Vietnamese diacritic.
 DEB_BINARIES := /usr/sbin/mosquitto /usr/bin/influxd /usr/bin/victoria-metrics /usr/bin/faketime \
 	/usr/sbin/dmidecode /usr/sbin/nft /usr/bin/fping /usr/bin/systemd-analyze /usr/bin/wixl \
-	/usr/bin/msiinfo /usr/bin/wine /usr/bin/osslsigncode
+	/usr/bin/msiinfo /usr/bin/wine /usr/bin/osslsigncode /usr/bin/chromium /usr/bin/pdftoppm \
+	/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf
 DEB_PACKAGES := mosquitto influxdb victoria-metrics faketime dmidecode nftables fping systemd \
-	wixl msitools wine wine64 osslsigncode
+	wixl msitools wine wine64 osslsigncode chromium poppler-utils fonts-dejavu-core
 MISSING_BINARIES := $(filter-out $(wildcard $(DEB_BINARIES)),$(DEB_BINARIES))
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 

@@ -10,7 +10,9 @@ writes) and InfluxDB in a temporary directory on 127.0.0.1, then measures, in or
 4. the same on Windows under Wine: working set and private bytes of the agent under each of its
    Windows runtimes, CPython 3.13 and 3.8, against their floors
    (``tests.benchmarks.windows_footprint``);
-5. ``wardwatch status`` on 300, 3,000 and 10,000 machines (``tests.benchmarks.status_scale``).
+5. ``wardwatch status`` on 300, 3,000 and 10,000 machines (``tests.benchmarks.status_scale``);
+6. ``wardwatch report`` on 2,000 machines over 30 days at two report densities
+   (``tests.benchmarks.report_scale``).
 
 Prints a table and writes it to ``bench-results/latest.md``. About six minutes.
 
@@ -32,6 +34,7 @@ from tests.benchmarks import (
     ceiling,
     link_accuracy,
     pipeline,
+    report_scale,
     stages,
     status_scale,
     windows_footprint,
@@ -262,6 +265,8 @@ def main() -> int:
             # Each runtime starts a broker of its own; the database is this one.
             win = windows_footprint.measure(work / "footprint-windows", influx, args.cycles)
             status_lines = status_scale.render(status_scale.measure(influx))
+            densities = (120,) if args.quick else (120, 60)
+            report_lines = report_scale.render(report_scale.measure(influx, densities))
     if os.geteuid() == 0:
         print("bench: link probes over real packets (network namespaces)", flush=True)
         link_lines = link_accuracy.render(*link_accuracy.measure())
@@ -271,6 +276,7 @@ def main() -> int:
     report += "\n".join(["", "## Agent footprint on Windows, under Wine", "", *win.markdown(), ""])
     report += "\n".join(["", "## Link probes over real packets", "", *link_lines, ""])
     report += "\n".join(["", "## `wardwatch status` by fleet size", "", *status_lines, ""])
+    report += "\n".join(["", "## `wardwatch report` on a city's month", "", *report_lines, ""])
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text(report)
     print()

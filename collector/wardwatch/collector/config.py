@@ -107,6 +107,32 @@ class LifecycleSection(Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     check_every_s: Annotated[float, Meta(gt=0, le=86400)] = 30.0
 
 
+Vnd = Annotated[int, Meta(ge=0, le=10_000_000_000)]
+
+
+EXAMPLE_PRICES_VND: dict[str, int] = {
+    "desktop": 15_000_000,
+    "laptop": 18_000_000,
+    "all-in-one": 20_000_000,
+    "tablet": 8_000_000,
+    "server": 60_000_000,
+    "vc-codec": 90_000_000,
+}
+"""What the replacement plan prices devices at while ``[report] unit_price_vnd`` is empty:
+round examples of 2026 public-procurement prices, marked as examples wherever shown."""
+
+
+class ReportSection(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """``[report]``: what ``wardwatch report`` needs besides InfluxDB: the city's name for its
+    title block, and the price of one replacement per device class for its plan (empty: the
+    ``EXAMPLE_PRICES_VND``, marked as examples)."""
+
+    city: Annotated[str, Meta(max_length=200)] = ""
+    unit_price_vnd: dict[Annotated[str, Meta(min_length=1, max_length=64)], Vnd] = msgspec.field(
+        default_factory=dict
+    )
+
+
 class CollectorConfig(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """The whole collector configuration."""
 
@@ -117,6 +143,7 @@ class CollectorConfig(Struct, frozen=True, kw_only=True, forbid_unknown_fields=T
     lifecycle: LifecycleSection = msgspec.field(default_factory=LifecycleSection)
     limits: LimitsSection = msgspec.field(default_factory=LimitsSection)
     inbox: InboxSection = msgspec.field(default_factory=InboxSection)
+    report: ReportSection = msgspec.field(default_factory=ReportSection)
     thresholds: dict[wire.TargetKind, Thresholds] = msgspec.field(default_factory=dict)
     """Per target kind, link-quality limits overriding ``wardwatch.rules.link_quality``'s
     defaults."""

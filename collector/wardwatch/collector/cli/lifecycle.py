@@ -16,6 +16,7 @@ from typing import Any
 
 from wardwatch.collector.cli.report import Report, as_json
 from wardwatch.collector.influx.query import QueryClient, Row, latest
+from wardwatch.collector.inspection.gather import machine_fields
 from wardwatch.common import table
 from wardwatch.common.table import cell
 from wardwatch.contract.catalogue import AGENT_TAGS, HARDWARE, OS, Measurement
@@ -75,19 +76,9 @@ def fleet_verdicts(client: QueryClient, site: str = "") -> list[MachineVerdict]:
                 device_class=hw.tags.get("device_class", ""),
                 as_of=at,
                 lifecycle=hw.text("lifecycle", "unknown"),
-                days_left=hw.optional_int("days_left"),
-                end_date=hw.text("end_date"),
-                age_years=hw.optional_float("age_years"),
-                since=hw.text("since"),
-                age_source=hw.text("age_source"),
-                age_confidence=hw.text("age_confidence"),
-                made_earliest=hw.optional_int("made_earliest"),
-                made_latest=hw.optional_int("made_latest"),
+                **machine_fields(hw),
                 reason=hw.text("reason"),
                 policy=hw.text("policy"),
-                manufacturer=hw.text("manufacturer"),
-                model=hw.text("model"),
-                serial=hw.text("serial"),
                 hypervisor=hw.text("hypervisor"),
                 cpu_model=hw.text("cpu_model"),
                 asset_line=hw.optional_int("asset_line"),

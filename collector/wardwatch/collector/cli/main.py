@@ -2,8 +2,8 @@
 
 Each command is a module of this package: the reports read from InfluxDB (``status``,
 ``lifecycle``, ``links``) each declare a ``REPORT`` (``report.Report``); ``dashboards``,
-``broker``, ``agents`` and ``simulate`` (``wardwatch.collector.simulator.cli``) add their own
-parsers and run themselves.
+``broker``, ``agents``, ``simulate`` (``wardwatch.collector.simulator.cli``) and ``report``
+(``inspection``: the inspection report's files) add their own parsers and run themselves.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable
 from typing import Any, Final
 
-from wardwatch.collector.cli import agents, broker, dashboards, lifecycle, links, status
+from wardwatch.collector.cli import agents, broker, dashboards, inspection, lifecycle, links, status
 from wardwatch.collector.cli.options import EXIT_CONFIG, EXIT_FAILED, load_config
 from wardwatch.collector.cli.report import Report
 from wardwatch.collector.influx.query import QueryClient, QueryError
@@ -29,6 +29,7 @@ RUNNERS: Final[dict[str, Callable[[argparse.Namespace], int]]] = {
     "broker": broker.run,
     "agents": agents.run,
     "simulate": simulate.run,
+    "report": inspection.run,
 }
 """The commands that run themselves."""
 
@@ -46,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     broker.add_parser(commands)
     agents.add_parser(commands)
     simulate.add_parser(commands)
+    inspection.add_parser(commands)
     return parser
 
 
