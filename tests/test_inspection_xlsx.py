@@ -89,17 +89,15 @@ def test_every_sheet_opens_with_the_title_block_and_its_sources(tmp_path: Path) 
 
 @pytest.mark.unit
 def test_each_sheet_names_the_queries_its_figures_rest_on(tmp_path: Path) -> None:
-    keys = ["machines", "os", "reports", "first_report", "last_report"]
-    keys += ["links", "links_not_good", "links_bad", "worst_means", "days", "bad_hours"]
+    keys = ["machines", "os", "first_hour", "reports", "links", "days", "bad_hours"]
     queries = [Query(key=key, purpose=f"the {key}", influxql="SELECT 1") for key in keys]
     wb = _read(msgspec.structs.replace(sample("en"), queries=queries), tmp_path)
     sources = {key: _sheet(wb, key, "en")["A7"].value for key in SHEETS}
     assert sources == {
-        "sheet_summary": "Source: machines, os, reports, first_report, last_report, days, "
-        "bad_hours",
-        "sheet_machines": "Source: machines, os, reports, first_report, last_report",
+        "sheet_summary": "Source: machines, os, first_hour, reports, days, bad_hours",
+        "sheet_machines": "Source: machines, os, first_hour, reports",
         "sheet_plan": "Source: machines, os",
-        "sheet_links": "Source: links, links_not_good, links_bad, worst_means, days, bad_hours",
+        "sheet_links": "Source: links, days, bad_hours",
         "sheet_charts": "Source: machines, days, bad_hours",
     }
     ws = _sheet(wb, "sheet_queries", "en")

@@ -11,7 +11,7 @@ writes) and InfluxDB in a temporary directory on 127.0.0.1, then measures, in or
    Windows runtimes, CPython 3.13 and 3.8, against their floors
    (``tests.benchmarks.windows_footprint``);
 5. ``wardwatch status`` on 300, 3,000 and 10,000 machines (``tests.benchmarks.status_scale``);
-6. ``wardwatch report`` on 2,000 machines over 30 days at two report densities
+6. ``wardwatch report`` on 2,000 machines and 30 days of one-minute reports
    (``tests.benchmarks.report_scale``).
 
 Prints a table and writes it to ``bench-results/latest.md``. About six minutes.
@@ -265,8 +265,7 @@ def main() -> int:
             # Each runtime starts a broker of its own; the database is this one.
             win = windows_footprint.measure(work / "footprint-windows", influx, args.cycles)
             status_lines = status_scale.render(status_scale.measure(influx))
-            densities = (120,) if args.quick else (120, 60)
-            report_lines = report_scale.render(report_scale.measure(influx, densities))
+            report_lines = report_scale.render(report_scale.measure(influx))
     if os.geteuid() == 0:
         print("bench: link probes over real packets (network namespaces)", flush=True)
         link_lines = link_accuracy.render(*link_accuracy.measure())

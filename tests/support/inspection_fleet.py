@@ -80,7 +80,7 @@ def members(today: date) -> list[Member]:
     ]
 
 
-def _report(m: Member, at: datetime, n: int) -> wire.Report:
+def report_of(m: Member, at: datetime, n: int) -> wire.Report:
     machine = machine_facts(
         hostname=m.agent.upper(), bios_date=m.bios, cpu=m.cpu, disks=[], os_installed=None,
         model=m.model,
@@ -118,7 +118,7 @@ def write_fleet(influxd: Influxd, database: str, now: datetime) -> list[Member]:
             if m.half and n > steps // 2:
                 break
             lines += encode_all(
-                report_points(_report(m, start + timedelta(seconds=n * INTERVAL_S), n), judge)
+                report_points(report_of(m, start + timedelta(seconds=n * INTERVAL_S), n), judge)
             )
     for i in range(0, len(lines), 5000):
         influxd.write(database, "\n".join(lines[i : i + 5000]))

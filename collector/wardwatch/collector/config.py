@@ -131,6 +131,9 @@ class ReportSection(Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tru
     unit_price_vnd: dict[Annotated[str, Meta(min_length=1, max_length=64)], Vnd] = msgspec.field(
         default_factory=dict
     )
+    rollup_every_s: Annotated[float, Meta(ge=0, le=3600)] = 60.0
+    """How often the collector recomputes the hourly rollups of the hours it wrote (the report
+    reads those, not raw points); 0: never (``wardwatch rollup`` then, before each report)."""
 
 
 class CollectorConfig(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

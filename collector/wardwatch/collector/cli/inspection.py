@@ -19,7 +19,7 @@ from typing import Final
 from wardwatch.collector.cli.options import EXIT_CONFIG, config_option, load_config
 from wardwatch.collector.config import EXAMPLE_PRICES_VND, CollectorConfig
 from wardwatch.collector.influx.query import QueryClient, QueryError
-from wardwatch.collector.inspection import gather
+from wardwatch.collector.inspection import gather, rollup
 from wardwatch.collector.inspection.model import Inspection
 from wardwatch.collector.inspection.queries import Reader, Scope
 from wardwatch.common.startup import Commands
@@ -69,6 +69,46 @@ def add_parser(commands: Commands) -> None:
     )
 
 
+def add_rollup_parser(commands: Commands) -> None:
+    """The ``rollup`` command: the report's hourly rollups of a past period."""
+    command = config_option(
+        commands.add_parser(
+            "rollup",
+            help="compute the hourly rollups `wardwatch report` reads, for the last N days",
+            description="Recompute the hourly rollups of link rounds and reports (link_1h, "
+            "link_site_1h, agent_1h) from the raw points of the last N days, a day at a time. "
+            "The collector keeps them up to date as it writes ([report] rollup_every_s); run "
+            "this once after an upgrade, or after importing points written without a "
+            "collector. Needs InfluxDB 1.x (SELECT ... INTO) and a login that may write.",
+        )
+    )
+    command.add_argument(
+        "--days", type=int, default=30, metavar="N", help="the last N days (default 30)"
+    )
+
+
+def run_rollup(args: argparse.Namespace) -> int:
+    """``wardwatch rollup``; the exit code."""
+    cfg = load_config(args.config)
+    if cfg is None:
+        return EXIT_CONFIG
+    if not 1 <= args.days <= MAX_DAYS:
+        print(f"wardwatch rollup: --days {args.days}: give 1 to {MAX_DAYS}", file=sys.stderr)
+        return EXIT_CONFIG
+    now, say = datetime.now(UTC), _progress("rollup")
+    client = QueryClient(cfg.influx)
+    try:
+        hours = rollup.refresh_period(client, now - timedelta(days=args.days), now, say)
+    except QueryError as exc:
+        print(f"wardwatch rollup: cannot roll up in InfluxDB at {cfg.influx.url}: {exc}",
+              file=sys.stderr)  # fmt: skip
+        return EXIT_CONFIG
+    finally:
+        client.close()
+    print(f"wardwatch rollup: {hours} hours rolled up", file=sys.stderr)
+    return 0
+
+
 def _format(args: argparse.Namespace) -> str:
     chosen = args.format or args.output.suffix.lstrip(".").lower()
     if chosen not in FORMATS:
@@ -78,12 +118,12 @@ def _format(args: argparse.Namespace) -> str:
     return str(chosen)
 
 
-def _progress() -> Callable[[str], None]:
+def _progress(command: str = "report") -> Callable[[str], None]:
     started, step = time.monotonic(), [0]
 
     def say(what: str) -> None:
         step[0] += 1
-        print(f"wardwatch report: [{step[0]}] {what} ({time.monotonic() - started:.1f} s)",
+        print(f"wardwatch {command}: [{step[0]}] {what} ({time.monotonic() - started:.1f} s)",
               file=sys.stderr, flush=True)  # fmt: skip
 
     return say
@@ -103,7 +143,9 @@ def make(cfg: CollectorConfig, args: argparse.Namespace, now: datetime) -> Inspe
     say = _progress()
     client = QueryClient(cfg.influx)
     try:
-        reader = Reader(client, Scope(now - timedelta(days=args.days), now, args.site), say)
+        # From a whole hour: the rollups the report reads are hourly.
+        start = rollup.hour_of(now - timedelta(days=args.days))
+        reader = Reader(client, Scope(start, now, args.site), say)
         if args.site and args.site not in (known := reader.sites()):
             raise ReportFailed(
                 f"--site {args.site!r}: no such ward in InfluxDB (known: {', '.join(known)})"

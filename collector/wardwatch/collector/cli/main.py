@@ -30,6 +30,7 @@ RUNNERS: Final[dict[str, Callable[[argparse.Namespace], int]]] = {
     "agents": agents.run,
     "simulate": simulate.run,
     "report": inspection.run,
+    "rollup": inspection.run_rollup,
 }
 """The commands that run themselves."""
 
@@ -48,6 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     agents.add_parser(commands)
     simulate.add_parser(commands)
     inspection.add_parser(commands)
+    inspection.add_rollup_parser(commands)
     return parser
 
 

@@ -39,6 +39,7 @@ from wardwatch.collector.ingest.points import (
     to_points,
 )
 from wardwatch.collector.ingest.subscriber import Incoming, Subscriber
+from wardwatch.collector.inspection.rollup import Refresher
 from wardwatch.collector.judgement.stage import Judge, Lifecycle
 from wardwatch.common.throttle import Throttle
 from wardwatch.contract import wire
@@ -184,10 +185,19 @@ class Collector:
             stored_status(QueryClient(cfg.influx)),
         )
         self.refusals = Throttle(log)
+        # The report's hourly rollups of the hours written; SELECT ... INTO is InfluxDB 1.x's.
+        self.rollups = (
+            Refresher(QueryClient(cfg.influx), cfg.report.rollup_every_s, self.stop_event)
+            if cfg.influx.api == "v1" and cfg.report.rollup_every_s > 0
+            else None
+        )
 
     def run(self) -> None:
         """Process deliveries until ``stop_event`` is set; the batch in hand is finished."""
         self.subscriber.start()
+        if self.rollups:
+            # A daemon: a refresh waiting on a dead InfluxDB must not hold the process.
+            threading.Thread(target=self.rollups.run, name="rollups", daemon=True).start()
         try:
             while not self.stop_event.is_set():
                 batch = self._gather()
@@ -196,6 +206,7 @@ class Collector:
         finally:
             self.subscriber.stop()
             self.writer.close()
+            self.stop_event.set()  # the rollups' thread too
             log.info("stopped: %s", self.stats.summary())
 
     def _gather(self) -> list[Entry]:
@@ -268,6 +279,8 @@ class Collector:
             refused = write_isolating(self.writer, lines, self.stop_event)
         except Stopping:
             return False
+        if self.rollups:
+            self.rollups.touched(lines)
         if refused:
             self._dead_letter([(owners[index], lines[index], reason) for index, reason in refused])
         return True

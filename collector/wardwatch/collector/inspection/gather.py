@@ -7,7 +7,7 @@ from __future__ import annotations
 import calendar
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from wardwatch.collector.influx.query import Row
@@ -27,6 +27,7 @@ from wardwatch.collector.inspection.model import (
     WardSummary,
 )
 from wardwatch.collector.inspection.queries import Reader
+from wardwatch.collector.inspection.rollup import HOUR
 from wardwatch.common.tomlconfig import ConfigError
 from wardwatch.contract.catalogue import VC_ENDPOINT_CLASS
 from wardwatch.rules.policy import load_policy
@@ -70,20 +71,26 @@ def _by_agent(rows: Iterable[Row]) -> dict[str, Row]:
     return {row.tags.get("agent", ""): row for row in rows}
 
 
-def _availability(reader: Reader) -> tuple[dict[str, tuple[int, float]], dict[str, datetime]]:
+def _availability(reader: Reader) -> dict[str, tuple[int, float]]:
     """Per machine: (reports received, reports expected) from its first report of the period
-    to the period's end at its interval; and its last report."""
-    counted, first, last = reader.reports()
-    starts = {agent: _ns(row.values["time"]) for agent, row in _by_agent(first).items()}
+    to the period's end, at its interval. The first report is placed in its first hour from
+    that hour's reports (the last of them at the hour's end, a report every interval): right
+    to one interval, without reading raw points. The rollups are brought up to date first."""
+    reader.update_rollups()
+    firsts = {
+        agent: (_ns(row.values["time"]), row.optional_int("reports") or 0)
+        for agent, row in _by_agent(reader.first_hours()).items()
+    }
     found: dict[str, tuple[int, float]] = {}
-    for agent, row in _by_agent(counted).items():
+    for agent, row in _by_agent(reader.reports()).items():
         interval = row.optional_float("interval_s") or 0.0
-        if agent not in starts or interval <= 0:
+        if agent not in firsts or interval <= 0:
             continue
-        span = (reader.scope.end - starts[agent]).total_seconds()
+        hour, early = firsts[agent]
+        first = max(hour, hour + HOUR - timedelta(seconds=interval * early))
+        span = (reader.scope.end - first).total_seconds()
         found[agent] = (row.optional_int("reports") or 0, span / interval + 1)
-    seen = {agent: _ns(row.values["time"]) for agent, row in _by_agent(last).items()}
-    return found, seen
+    return found
 
 
 _VERDICT_OF: dict[str, Verdict] = {verdict: verdict for verdict in VERDICTS}
@@ -107,9 +114,7 @@ def machine_fields(hw: Row) -> dict[str, Any]:
     }
 
 
-def _machine(
-    hw: Row, os_row: Row | None, shares: Mapping[str, tuple[int, float]], seen: datetime
-) -> MachineRow:
+def _machine(hw: Row, os_row: Row | None, shares: Mapping[str, tuple[int, float]]) -> MachineRow:
     agent = hw.tags.get("agent", "")
     received, expected = shares.get(agent, (0, 0.0))
 
@@ -128,7 +133,7 @@ def _machine(
         os_name=os_text("release") or f"{os_text('name')} {os_text('version')}".strip(),
         os_support=os_text("support") or "unknown",
         os_eol_date=os_text("eol_date"),
-        last_seen=seen,
+        last_seen=_ns(hw.values["time"]),  # a report's machine facts: its last report
         availability_pct=min(100.0, 100 * received / expected) if expected else None,
         rank=max(hw.optional_int("rank") or 0, os_rank),
         vc=hw.tags.get("role", "").startswith("vc")
@@ -238,15 +243,11 @@ def gather(reader: Reader, options: Options) -> Inspection:
     if not hardware:
         raise EmptyReport("no machine reported a hardware verdict in the period")
     systems = _by_agent(reader.systems())
-    shares, seen = _availability(reader)
+    shares = _availability(reader)
     machines = sorted(
-        (
-            _machine(hw, systems.get(hw.tags.get("agent", "")), shares,
-                     seen.get(hw.tags.get("agent", ""), _ns(hw.values["time"])))
-            for hw in hardware
-        ),
+        (_machine(hw, systems.get(hw.tags.get("agent", "")), shares) for hw in hardware),
         key=_worst_first,
-    )  # fmt: skip
+    )
     sites = sorted({m.site for m in machines})
     worst = linkquality.worst_links(reader)
     found = linkquality.rounds(reader)

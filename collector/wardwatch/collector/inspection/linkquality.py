@@ -1,10 +1,6 @@
-"""Videoconference link quality for the inspection report, from ``queries.Reader``'s counts:
-the worst links, each ward's (and the city's) share of good, degraded and bad rounds per target
-kind with the hours that had a bad one, and the heat map's days.
-
-Counted with the statements InfluxDB 1.6 answers fastest (measured on 4.3 million rounds: a
-count 0.5-1.4 s, a count of the bad rounds per hour 1.1 s, against 5.6 s for any aggregate per
-hour of every round and 6.1 s for the means of every link)."""
+"""Videoconference link quality for the inspection report, from ``queries.Reader``'s reads of
+the hourly rollups: the worst links, each ward's (and the city's) share of good, degraded and
+bad rounds per target kind with the hours that had a bad one, and the heat map's days."""
 
 from __future__ import annotations
 
@@ -53,8 +49,12 @@ class Tally:
         return round(100 * part / self.rounds, 2) if self.rounds else 0.0
 
 
-def _tally(row: Row, bad: int) -> Tally:
-    return Tally(row.optional_int("rounds") or 0, row.optional_int("ranks") or 0, bad)
+def _tally(row: Row) -> Tally:
+    return Tally(
+        row.optional_int("rounds") or 0,
+        row.optional_int("ranks") or 0,
+        row.optional_int("bad") or 0,
+    )
 
 
 def _key(row: Row, *tags: str) -> tuple[str, ...]:
@@ -66,36 +66,22 @@ def _time(row: Row) -> datetime:
 
 
 def worst_links(reader: Reader) -> list[WorstLink]:
-    """The links with the most bad, then degraded rounds; their mean figures fetched for
-    those only."""
-    every, not_good, bads = reader.per_link()
-    tags = ("site", "agent", "target", "kind")
-    faulty = {_key(row, *tags): row.optional_int("rounds") or 0 for row in not_good}
-    bad = {_key(row, *tags): row.optional_int("rounds") or 0 for row in bads}
-    tallies = {}
-    for row in every:
-        key = _key(row, *tags)
-        b = bad.get(key, 0)
-        # ranks: degraded rounds count 1, bad ones 2 (Tally keeps the sum, not the degraded).
-        tallies[key] = Tally(row.optional_int("rounds") or 0, faulty.get(key, 0) + b, b)
-    chosen = sorted(
-        tallies,
-        key=lambda k: (-tallies[k].pct(tallies[k].bad), -tallies[k].pct(tallies[k].degraded), k),
-    )[:WORST_LINKS]
-    means = {_key(row, *tags): row for row in reader.link_means([(k[1], k[2]) for k in chosen])}
+    """The links with the most bad, then degraded rounds, then loss."""
     links = []
-    for key in chosen:
-        t, mean = tallies[key], means.get(key)
+    for row in reader.per_link():
+        site, agent, target, kind = _key(row, "site", "agent", "target", "kind")
+        t = _tally(row)
         links.append(
             WorstLink(
-                site=key[0], agent=key[1], target=key[2], kind=key[3], rounds=t.rounds,
+                site=site, agent=agent, target=target, kind=kind, rounds=t.rounds,
                 bad_pct=t.pct(t.bad), degraded_pct=t.pct(t.degraded),
-                loss_pct=mean.optional_float("loss_pct") if mean else None,
-                rtt_avg_ms=mean.optional_float("rtt_avg_ms") if mean else None,
-                jitter_ms=mean.optional_float("jitter_ms") if mean else None,
+                loss_pct=row.optional_float("loss_pct"),
+                rtt_avg_ms=row.optional_float("rtt_avg_ms"),
+                jitter_ms=row.optional_float("jitter_ms"),
             )
         )  # fmt: skip
-    return links
+    links.sort(key=lambda w: (-w.bad_pct, -w.degraded_pct, -(w.loss_pct or 0), w.site, w.agent))
+    return links[:WORST_LINKS]
 
 
 Cell = tuple[str, str, date]
@@ -112,20 +98,15 @@ class Rounds:
 
 
 def rounds(reader: Reader) -> Rounds:
-    """The reader's daily counts, with the bad rounds of each hour added to their day."""
+    """The reader's daily sums and the hours with a bad round."""
     bad_hours: dict[tuple[str, str], set[datetime]] = defaultdict(set)
-    bad_days: dict[Cell, int] = defaultdict(int)
-    for row in reader.bad_hourly():
-        site, kind = _key(row, "site", "kind")
-        at = _time(row)
-        bad_hours[(site, kind)].add(at)
-        bad_days[(site, kind, at.astimezone(CITY_ZONE).date())] += row.optional_int("bad") or 0
+    for row in reader.bad_hours():
+        bad_hours[(row.tags.get("site", ""), row.tags.get("kind", ""))].add(_time(row))
     days: dict[Cell, Tally] = {}
     for row in reader.daily():
         site, kind = _key(row, "site", "kind")
         # The bucket starts at the city's midnight: its UTC time is the day before, 17:00.
-        day = _time(row).astimezone(CITY_ZONE).date()
-        days[(site, kind, day)] = _tally(row, bad_days.get((site, kind, day), 0))
+        days[(site, kind, _time(row).astimezone(CITY_ZONE).date())] = _tally(row)
     return Rounds(days, bad_hours)
 
 

@@ -1,27 +1,35 @@
-"""The InfluxQL behind every figure of the inspection report. Each statement aggregates in
-InfluxDB (counts, means, the latest point per series) so the report never pulls raw points: a
-city's month is tens of millions of them. Each is kept with its key and purpose, so the report
-can show where each figure comes from."""
+"""The InfluxQL behind every figure of the inspection report. The machines' verdicts are each
+series' latest point; the reports, rounds and links are read from the hourly rollups
+(``rollup``), never from the raw points (a city's month is half a billion of them). Each
+statement is kept with its key and purpose, so the report can show where each figure comes
+from."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from wardwatch.collector.influx.lineproto import time_ns
-from wardwatch.collector.influx.query import QueryClient, Row, quote_ident, quote_string
-from wardwatch.collector.inspection.model import LINK_KINDS, Query
+from wardwatch.collector.influx.query import (
+    QueryClient,
+    QueryError,
+    Row,
+    quote_ident,
+    quote_string,
+)
+from wardwatch.collector.inspection import rollup
+from wardwatch.collector.inspection.model import Query
 from wardwatch.contract.catalogue import AGENT_TAGS, HARDWARE, OS
 
 CITY_DAY_OFFSET = "-7h"
 """The city's days (UTC+7) as InfluxQL's GROUP BY time(1d) offset: they start at 17:00 UTC."""
-_MACHINE_KEYS = ("machines", "os", "reports", "first_report", "last_report")
+_MACHINE_KEYS = ("machines", "os", "first_hour", "reports")
 SOURCES: dict[str, tuple[str, ...]] = {
     "summary": (*_MACHINE_KEYS, "days", "bad_hours"),
     "machines": _MACHINE_KEYS,
     "plan": ("machines", "os"),
-    "links": ("links", "links_not_good", "links_bad", "worst_means", "days", "bad_hours"),
+    "links": ("links", "days", "bad_hours"),
     "charts": ("machines", "days", "bad_hours"),
 }
 """The keys of the statements each section of the report rests on (``Reader.run``'s keys):
@@ -50,7 +58,7 @@ def _fields(names: tuple[str, ...]) -> str:
     return ", ".join(quote_ident(name) for name in names)
 
 
-_VC_KINDS = '"kind" =~ /^(' + "|".join(LINK_KINDS) + ")$/"
+_ANY_BAD = '"bad" > 0'
 
 
 class Reader:
@@ -92,80 +100,81 @@ class Reader:
             'GROUP BY "agent" ORDER BY time DESC LIMIT 1',
         )
 
-    def reports(self) -> tuple[list[Row], list[Row], list[Row]]:
-        """Per machine: reports received and the mean interval; the first and the last report
-        of the period (their times)."""
-        where = self.scope.where()
-        counted = self.run(
+    def update_rollups(self) -> None:
+        """Bring the period's rollups up to date. Its first hour is counted in the raw points
+        and in the rollup: if they differ, the database's rollups are missing or older than
+        its points (written before this version, or without a collector) and the whole
+        period is rolled up, once. The last two hours are always (the collector refreshes
+        them every minute; the report wants them to the minute). A refresh refused (a reader
+        without write rights) leaves the rollups as they are, and says so."""
+        first = (self.scope.start, self.scope.start + rollup.HOUR)
+        span = f"time >= {time_ns(first[0])} AND time < {time_ns(first[1])}"
+        site = f' AND "site" = {quote_string(self.scope.site)}' if self.scope.site else ""
+        raw = self.client.query(f'SELECT count("interval_s") FROM "agent" WHERE {span}{site}')
+        rolled = self.client.query(f'SELECT sum("reports") FROM "agent_1h" WHERE {span}{site}')
+        counted = raw[0].values.get("count") if raw else None
+        summed = rolled[0].values.get("sum") if rolled else None
+        spans = [(rollup.hour_of(self.scope.end) - rollup.HOUR, self.scope.end)]
+        if counted != summed:
+            spans = [(self.scope.start, self.scope.end)]
+        try:
+            for start, end in spans:
+                rollup.refresh_period(self.client, start, end, self.progress)
+        except QueryError as exc:
+            self.progress(f"rollups not refreshed ({exc}): the figures are as last rolled up")
+
+    def first_hours(self) -> list[Row]:
+        """Each machine's first hour with reports in the period, and its reports then."""
+        return self.run(
+            "first_hour",
+            "each machine's first hour with reports in the period",
+            f'SELECT first("reports") AS "reports" FROM "agent_1h" {self.scope.where()} '
+            'GROUP BY "agent"',
+        )
+
+    def reports(self) -> list[Row]:
+        """Per machine: reports received in the period and their mean interval."""
+        return self.run(
             "reports",
             "reports each machine sent in the period, and its reporting interval",
-            'SELECT count("interval_s") AS "reports", mean("interval_s") AS "interval_s" '
-            f'FROM "agent" {where} GROUP BY "agent"',
-        )
-        first = self.run(
-            "first_report",
-            "each machine's first report in the period",
-            f'SELECT first("interval_s") FROM "agent" {where} GROUP BY "agent"',
-        )
-        last = self.run(
-            "last_report",
-            "each machine's last report in the period",
-            f'SELECT last("interval_s") FROM "agent" {where} GROUP BY "agent"',
-        )
-        return counted, first, last
-
-    def _rounds(self, key: str, purpose: str, select: str, group: str, *where: str) -> list[Row]:
-        return self.run(
-            key, purpose, f'{select} FROM "link" {self.scope.where(_VC_KINDS, *where)} {group}'
+            'SELECT sum("reports") AS "reports", sum("interval_sum") / sum("reports") AS '
+            f'"interval_s" FROM "agent_1h" {self.scope.where()} GROUP BY "agent"',
         )
 
     def daily(self) -> list[Row]:
-        """Per city day, ward and kind: rounds and the sum of their ranks (good 0, degraded 1,
-        bad 2: with the bad rounds, the sum gives the degraded ones). Days start at 00:00 in
-        the city (UTC+7, no daylight saving): 17:00 UTC."""
-        return self._rounds(
+        """Per city day, ward and kind: rounds, the sum of their ranks (good 0, degraded 1,
+        bad 2) and the bad ones. Days start at 00:00 in the city (UTC+7, no daylight saving):
+        17:00 UTC."""
+        return self.run(
             "days",
-            "rounds per city day, ward and target kind, with the sum of their ranks",
-            'SELECT count("rank") AS "rounds", sum("rank") AS "ranks"',
+            "rounds per city day, ward and target kind, the sum of their ranks, the bad ones",
+            'SELECT sum("rounds") AS "rounds", sum("ranks") AS "ranks", sum("bad") AS "bad" '
+            f'FROM "link_site_1h" {self.scope.where()} '
             f'GROUP BY time(1d, {CITY_DAY_OFFSET}), "site", "kind" fill(none)',
         )
 
-    def bad_hourly(self) -> list[Row]:
-        """Per hour, ward and kind: the bad rounds (hours without one are not returned)."""
-        return self._rounds(
+    def bad_hours(self) -> list[Row]:
+        """The hours with a bad round, per ward and kind (each a row with its time)."""
+        return self.run(
             "bad_hours",
-            "bad rounds per hour, ward and target kind",
-            'SELECT count("rank") AS "bad"',
-            'GROUP BY time(1h), "site", "kind" fill(none)',
-            '"rank" = 2',
+            "the hours with a bad round, per ward and target kind",
+            f'SELECT "bad" FROM "link_site_1h" {self.scope.where(_ANY_BAD)} '
+            'GROUP BY "site", "kind"',
         )
 
-    def per_link(self) -> tuple[list[Row], list[Row], list[Row]]:
-        """Per link (ward, agent, target, kind): its rounds, those not good, the bad ones."""
-        group = f"GROUP BY {_fields(LINK_TAGS_BY_LINK)}"
-        counted = 'SELECT count("rank") AS "rounds"'
-        return (
-            self._rounds("links", "rounds per link", counted, group),
-            self._rounds(
-                "links_not_good", "rounds not good per link", counted, group, '"rank" > 0'
-            ),
-            self._rounds("links_bad", "bad rounds per link", counted, group, '"rank" = 2'),
+    def per_link(self) -> list[Row]:
+        """Per link (ward, agent, target, kind): rounds, the sum of their ranks, the bad ones,
+        and the mean loss, RTT and jitter (each hour weighed by its rounds)."""
+        return self.run(
+            "links",
+            "rounds per link, the sum of their ranks, the bad ones, mean loss, RTT and jitter",
+            'SELECT sum("rounds") AS "rounds", sum("ranks") AS "ranks", sum("bad") AS "bad", '
+            'sum("loss_sum") / sum("loss_n") AS "loss_pct", '
+            'sum("rtt_sum") / sum("rtt_n") AS "rtt_avg_ms", '
+            'sum("jitter_sum") / sum("jitter_n") AS "jitter_ms" '
+            f'FROM "link_1h" {self.scope.where()} GROUP BY {_fields(LINK_TAGS_BY_LINK)}',
         )
 
-    def link_means(self, links: list[tuple[str, str]]) -> list[Row]:
-        """The mean loss, RTT and jitter of the given links (agent, target) only: averaging
-        every link's figures costs several passes over the rounds, these few cost little."""
-        if not links:
-            return []
-        chosen = " OR ".join(
-            f'("agent" = {quote_string(agent)} AND "target" = {quote_string(target)})'
-            for agent, target in links
-        )
-        return self._rounds(
-            "worst_means",
-            "mean loss, round trip and jitter of the worst links",
-            'SELECT mean("loss_pct") AS "loss_pct", mean("rtt_avg_ms") AS "rtt_avg_ms", '
-            'mean("jitter_ms") AS "jitter_ms"',
-            f"GROUP BY {_fields(LINK_TAGS_BY_LINK)}",
-            f"({chosen})",
-        )
+
+def _time(row: Row) -> datetime:
+    return datetime.fromtimestamp(int(str(row.values["time"])) / 1e9, UTC)
