@@ -30,9 +30,6 @@ from wardwatch.collector.inspection.words import words
 
 Say = Callable[[str], str]
 
-"""Vietnam's one time zone, without daylight saving: the times a ward's staff read."""
-
-
 CSS = """
 @page { size: A4; margin: 12mm }
 @page wide { size: A4 landscape; margin: 10mm }

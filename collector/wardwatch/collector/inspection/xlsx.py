@@ -28,8 +28,6 @@ from wardwatch.collector.inspection.model import CITY_ZONE, LINK_KINDS, VERDICTS
 from wardwatch.collector.inspection.queries import SOURCES
 from wardwatch.collector.inspection.words import words
 
-"""The city's time: every time in the workbook is a naive local time in it (Excel has no zones)."""
-
 Value = str | int | float | date | datetime | None
 Row = Sequence[Value]
 Words = Callable[[str], str]
@@ -216,7 +214,7 @@ def _shown(value: Value) -> str:
 
 
 def _local(moment: datetime) -> datetime:
-    """A naive time in the city (a naive time is taken as UTC)."""
+    """A naive time in the city, as Excel wants it (it has no zones); a naive input is UTC."""
     return moment.replace(tzinfo=moment.tzinfo or UTC).astimezone(CITY_ZONE).replace(tzinfo=None)
 
 
