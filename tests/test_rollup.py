@@ -25,7 +25,8 @@ from wardwatch.collector.devstack.services import Influxd, Mosquitto, free_port
 from wardwatch.collector.influx.lineproto import encode_all, time_ns
 from wardwatch.collector.influx.query import QueryClient
 from wardwatch.collector.ingest.points import report_points
-from wardwatch.collector.inspection import rollup
+from wardwatch.collector.inspection import gather, rollup
+from wardwatch.collector.inspection.queries import Reader, Scope
 from wardwatch.collector.judgement.stage import Lifecycle
 from wardwatch.contract import wire
 
@@ -166,3 +167,29 @@ def test_wardwatch_rollup_rolls_up_a_past_period_and_names_a_dead_influxdb(
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert dead.returncode == 2 and "cannot roll up" in dead.stderr.strip().splitlines()[-1]
+
+
+def test_the_report_rolls_up_what_came_before_the_rollups(
+    database: tuple[Influxd, str, QueryClient],
+) -> None:
+    """A database whose collector kept rollups only for its last day (as after an upgrade):
+    the report finds its first hour of reports not rolled up, rolls up the period from there,
+    and its figures are the fleet's whole week."""
+    influxd, name, client = database
+    now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    write_fleet(influxd, name, now)
+    rollup.refresh_period(client, now - timedelta(days=1), now, lambda _: None)
+    said: list[str] = []
+    reader = Reader(client, Scope(now - timedelta(days=DAYS), now), said.append)
+    options = gather.Options(
+        city="", language="vi", policy="", horizon_months=12, prices={},
+        prices_are_examples=True, now=now,
+    )  # fmt: skip
+    report = gather.gather(reader, options)
+    assert any(line.startswith("rollups of") for line in said)
+    mcu = next(s for w in report.wards if w.site == DUC_HOA for s in w.links if s.kind == "mcu")
+    assert (mcu.rounds, mcu.bad_pct) == (672, 50.0)
+    # Now complete: the next report rolls up only its last two hours.
+    said.clear()
+    gather.gather(Reader(client, Scope(now - timedelta(days=DAYS), now), said.append), options)
+    assert sum(line.startswith("rollups of") for line in said) == 1

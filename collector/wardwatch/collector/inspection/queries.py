@@ -101,22 +101,28 @@ class Reader:
         )
 
     def update_rollups(self) -> None:
-        """Bring the period's rollups up to date. Its first hour is counted in the raw points
-        and in the rollup: if they differ, the database's rollups are missing or older than
-        its points (written before this version, or without a collector) and the whole
-        period is rolled up, once. The last two hours are always (the collector refreshes
-        them every minute; the report wants them to the minute). A refresh refused (a reader
-        without write rights) leaves the rollups as they are, and says so."""
-        first = (self.scope.start, self.scope.start + rollup.HOUR)
-        span = f"time >= {time_ns(first[0])} AND time < {time_ns(first[1])}"
+        """Bring the period's rollups up to date. The first hour of the period that holds
+        reports is counted in the raw points and in the rollup: if they differ, the
+        database's rollups are missing or started after its points (written before this
+        version, or without a collector) and the period is rolled up from that hour, once. The
+        last two hours always are (the collector refreshes them every minute; the report wants
+        them to the minute). A refresh refused (a reader without write rights) leaves the
+        rollups as they are, and says so."""
         site = f' AND "site" = {quote_string(self.scope.site)}' if self.scope.site else ""
-        raw = self.client.query(f'SELECT count("interval_s") FROM "agent" WHERE {span}{site}')
-        rolled = self.client.query(f'SELECT sum("reports") FROM "agent_1h" WHERE {span}{site}')
-        counted = raw[0].values.get("count") if raw else None
-        summed = rolled[0].values.get("sum") if rolled else None
+        # A selector without GROUP BY reads each series' first block, not its points.
+        earliest = self.client.query(
+            f'SELECT first("interval_s") FROM "agent" {self.scope.where()}'
+        )
         spans = [(rollup.hour_of(self.scope.end) - rollup.HOUR, self.scope.end)]
-        if counted != summed:
-            spans = [(self.scope.start, self.scope.end)]
+        if earliest:
+            first = rollup.hour_of(_time(earliest[0]))
+            span = f"time >= {time_ns(first)} AND time < {time_ns(first + rollup.HOUR)}{site}"
+            raw = self.client.query(f'SELECT count("interval_s") FROM "agent" WHERE {span}')
+            rolled = self.client.query(f'SELECT sum("reports") FROM "agent_1h" WHERE {span}')
+            if (raw[0].values.get("count") if raw else None) != (
+                rolled[0].values.get("sum") if rolled else None
+            ):
+                spans = [(first, self.scope.end)]
         try:
             for start, end in spans:
                 rollup.refresh_period(self.client, start, end, self.progress)
