@@ -11,7 +11,6 @@ import csv
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
-from datetime import UTC, datetime
 from typing import Any
 
 from wardwatch.collector.cli.report import Report, as_json
@@ -67,7 +66,7 @@ def fleet_verdicts(client: QueryClient, site: str = "") -> list[MachineVerdict]:
     found: list[MachineVerdict] = []
     for hw in _latest(client, HARDWARE, site):
         sw = systems.get(hw.tags["agent"], Row("os", {}))
-        at = datetime.fromtimestamp(int(hw.values["time"]) / 1e9, UTC).date().isoformat()
+        at = hw.moment().date().isoformat()
         found.append(
             MachineVerdict(
                 site=hw.tags.get("site", ""),

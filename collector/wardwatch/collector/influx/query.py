@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
@@ -69,6 +70,10 @@ class Row:
         """The column as a float; None when the point has no such field."""
         value = self.values.get(name)
         return None if value is None else float(value)
+
+    def moment(self) -> datetime:
+        """The row's time (queries ask for epoch nanoseconds) as an aware UTC datetime."""
+        return datetime.fromtimestamp(int(self.values["time"]) / 1e9, UTC)
 
 
 class QueryClient:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import calendar
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from wardwatch.collector.influx.query import Row
@@ -63,10 +63,6 @@ class Options:
     now: datetime
 
 
-def _ns(value: object) -> datetime:
-    return datetime.fromtimestamp(int(str(value)) / 1e9, UTC)
-
-
 def _by_agent(rows: Iterable[Row]) -> dict[str, Row]:
     return {row.tags.get("agent", ""): row for row in rows}
 
@@ -78,7 +74,7 @@ def _availability(reader: Reader) -> dict[str, tuple[int, float]]:
     to one interval, without reading raw points. The rollups are brought up to date first."""
     reader.update_rollups()
     firsts = {
-        agent: (_ns(row.values["time"]), row.optional_int("reports") or 0)
+        agent: (row.moment(), row.optional_int("reports") or 0)
         for agent, row in _by_agent(reader.first_hours()).items()
     }
     found: dict[str, tuple[int, float]] = {}
@@ -118,10 +114,7 @@ def _machine(hw: Row, os_row: Row | None, shares: Mapping[str, tuple[int, float]
     agent = hw.tags.get("agent", "")
     received, expected = shares.get(agent, (0, 0.0))
 
-    def os_text(name: str) -> str:
-        return os_row.text(name) if os_row else ""
-
-    os_rank = (os_row.optional_int("rank") if os_row else None) or 0
+    sw = os_row or Row("os", {})
     return MachineRow(
         site=hw.tags.get("site", ""),
         agent=agent,
@@ -130,12 +123,12 @@ def _machine(hw: Row, os_row: Row | None, shares: Mapping[str, tuple[int, float]
         **machine_fields(hw),
         evidence=hw.text("reason"),
         lifecycle=_VERDICT_OF.get(hw.text("lifecycle"), "unknown"),
-        os_name=os_text("release") or f"{os_text('name')} {os_text('version')}".strip(),
-        os_support=os_text("support") or "unknown",
-        os_eol_date=os_text("eol_date"),
-        last_seen=_ns(hw.values["time"]),  # a report's machine facts: its last report
+        os_name=sw.text("release") or f"{sw.text('name')} {sw.text('version')}".strip(),
+        os_support=sw.text("support", "unknown"),
+        os_eol_date=sw.text("eol_date"),
+        last_seen=hw.moment(),  # a report's machine facts: its last report
         availability_pct=min(100.0, 100 * received / expected) if expected else None,
-        rank=max(hw.optional_int("rank") or 0, os_rank),
+        rank=max(hw.optional_int("rank") or 0, sw.optional_int("rank") or 0),
         vc=hw.tags.get("role", "").startswith("vc")
         or hw.tags.get("device_class") == VC_ENDPOINT_CLASS,
     )

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from wardwatch.collector.influx.query import Row
 from wardwatch.collector.inspection.model import (
@@ -61,10 +61,6 @@ def _key(row: Row, *tags: str) -> tuple[str, ...]:
     return tuple(row.tags.get(tag, "") for tag in tags)
 
 
-def _time(row: Row) -> datetime:
-    return datetime.fromtimestamp(int(str(row.values["time"])) / 1e9, UTC)
-
-
 def worst_links(reader: Reader) -> list[WorstLink]:
     """The links with the most bad, then degraded rounds, then loss."""
     links = []
@@ -101,12 +97,12 @@ def rounds(reader: Reader) -> Rounds:
     """The reader's daily sums and the hours with a bad round."""
     bad_hours: dict[tuple[str, str], set[datetime]] = defaultdict(set)
     for row in reader.bad_hours():
-        bad_hours[(row.tags.get("site", ""), row.tags.get("kind", ""))].add(_time(row))
+        bad_hours[(row.tags.get("site", ""), row.tags.get("kind", ""))].add(row.moment())
     days: dict[Cell, Tally] = {}
     for row in reader.daily():
         site, kind = _key(row, "site", "kind")
         # The bucket starts at the city's midnight: its UTC time is the day before, 17:00.
-        days[(site, kind, _time(row).astimezone(CITY_ZONE).date())] = _tally(row)
+        days[(site, kind, row.moment().astimezone(CITY_ZONE).date())] = _tally(row)
     return Rounds(days, bad_hours)
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from wardwatch.collector.influx.lineproto import time_ns
 from wardwatch.collector.influx.query import (
@@ -115,7 +115,7 @@ class Reader:
         )
         spans = [(rollup.hour_of(self.scope.end) - rollup.HOUR, self.scope.end)]
         if earliest:
-            first = rollup.hour_of(_time(earliest[0]))
+            first = rollup.hour_of(earliest[0].moment())
             span = f"time >= {time_ns(first)} AND time < {time_ns(first + rollup.HOUR)}{site}"
             raw = self.client.query(f'SELECT count("interval_s") FROM "agent" WHERE {span}')
             rolled = self.client.query(f'SELECT sum("reports") FROM "agent_1h" WHERE {span}')
@@ -180,7 +180,3 @@ class Reader:
             'sum("jitter_sum") / sum("jitter_n") AS "jitter_ms" '
             f'FROM "link_1h" {self.scope.where()} GROUP BY {_fields(LINK_TAGS_BY_LINK)}',
         )
-
-
-def _time(row: Row) -> datetime:
-    return datetime.fromtimestamp(int(str(row.values["time"])) / 1e9, UTC)
