@@ -33,6 +33,8 @@ HOUR = timedelta(hours=1)
 AT_START_HOURS = 24
 ROLLED = ("link", "agent")
 """The measurements whose points make an hour's rollups stale."""
+_ROLLED_LINES = tuple(f"{name}," for name in ROLLED)
+_NS_PER_HOUR = 3_600_000_000_000
 _VC_KINDS = '"kind" =~ /^(' + "|".join(LINK_KINDS) + ")$/"
 _LINK = '"site", "agent", "target", "kind"'
 
@@ -95,12 +97,13 @@ def refresh_period(
 def touched_hours(lines: Iterable[str]) -> set[datetime]:
     """The hours of the rolled-up measurements' points among line-protocol ``lines`` (their
     timestamp is the line's last field, in nanoseconds)."""
-    hours = set()
-    for line in lines:
-        if line.startswith(tuple(f"{name}," for name in ROLLED)):
-            stamp = int(line.rsplit(" ", 1)[1])
-            hours.add(hour_of(datetime.fromtimestamp(stamp // 1_000_000_000, UTC)))
-    return hours
+    # On the ingest path, for every batch: hours as integers, a datetime only per distinct one.
+    hours = {
+        int(line.rsplit(" ", 1)[1]) // _NS_PER_HOUR
+        for line in lines
+        if line.startswith(_ROLLED_LINES)
+    }
+    return {datetime.fromtimestamp(hour * 3600, UTC) for hour in hours}
 
 
 class Refresher:
