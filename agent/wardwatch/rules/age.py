@@ -38,14 +38,13 @@ a new machine could still ship with it):
 
 Then the table's own dating evidence (``hardware_dates``: the product line's generation, the
 memory type, the SMBIOS version, the chassis type; ``platform_dates``: the processor socket and
-family, a white box's chipset) bounds the answer of rules 2 to 5: a year
-after its earliest ceiling (the BIOS was updated) becomes the middle of the years the table
-allows, a year before its latest floor that floor (one step less confident, and the reason
-says which evidence moved it). So an updated BIOS with an
-unknown CPU cannot make an old machine young. Floors after ceilings (the CPU's launch
-included) are conflicting evidence: nothing moves, the confidence drops a step, the reason
-says so. The estimate reports the range (``earliest``, ``latest``); ``age_clues`` gives each
-piece of evidence its verdict.
+family, a white box's chipset) bounds the answer of rules 2 to 5: a year after its earliest
+ceiling (the BIOS was updated) becomes the middle of the years the table allows, a year before
+its latest floor that floor (one step less confident, and the reason says which evidence moved
+it). So an updated BIOS with an unknown CPU cannot make an old machine young. Floors after
+ceilings (the CPU's launch included) are conflicting evidence: nothing moves, the confidence
+drops a step, the reason says so. The estimate reports the range (``earliest``,
+``latest``); ``age_clues`` gives each piece of evidence its verdict.
 
 With no evidence at all there is no estimate (None).
 """
@@ -131,7 +130,7 @@ class AgeEstimate(Struct, frozen=True, kw_only=True):
     """The earliest year the machine can have been made in, by every floor the evidence sets
     (the CPU's launch, and each of the table's ``bounds``)."""
     latest: Optional[int] = None
-    """The latest, by every ceiling the table sets (the product line, the memory type)."""
+    """The latest, by every ceiling the table's ``bounds`` set."""
 
 
 def evidence_of(machine: MachineFacts, purchase_date: date | None = None) -> AgeEvidence:
